@@ -1,0 +1,19 @@
+"""Checkers for the exercises: ``checks.<function name>(your_function)``.
+
+Each prints a short report (all passed, or each failed case with a hint) and returns a
+:class:`CheckResult` with ``passed`` and ``messages``.  See ``_framework`` for how they
+are written; one module per chapter holds that chapter's checkers.
+"""
+
+from ._framework import CHECKERS, Check, CheckResult, checker
+from .ch00_start import *  # noqa: F403
+from .ch01_perceptron import *  # noqa: F403
+from .ch02_gradients import *  # noqa: F403
+from .ch03_initialization import *  # noqa: F403
+from .ch04_activations import *  # noqa: F403
+from .ch05_batch_norm import *  # noqa: F403
+from .ch06_clipping import *  # noqa: F403
+from .ch07_optimizers import *  # noqa: F403
+from .ch08_schedules import *  # noqa: F403
+
+__all__ = ["CHECKERS", "Check", "CheckResult", "checker", *CHECKERS]

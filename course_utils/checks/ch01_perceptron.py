@@ -1,0 +1,3 @@
+"""Checkers of chapter 01 (filled in by that chapter)."""
+
+__all__: list[str] = []

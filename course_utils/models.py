@@ -1,0 +1,87 @@
+"""Model builders that vary one knob at a time.
+
+``mlp(64, 10, depth=3, width=128, activation="relu", init="he_normal", batch_norm=True,
+dropout=0.2)`` builds  [Linear → (BatchNorm) → activation → (Dropout)] × depth → Linear.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .activations import get_activation
+from .initializers import SCHEMES, initialize
+from .validation import check_bool, check_choice, check_float, check_int
+
+
+def mlp(in_features: int, out_features: int, *, depth: int = 2, width: int = 64,
+        hidden: list[int] | None = None, activation: str = "relu", init: str = "default",
+        gain: float = 1.0, std: float = 0.01, batch_norm: bool = False,
+        dropout: float = 0.0, bias: bool = True) -> nn.Sequential:
+    """A multilayer perceptron as an ``nn.Sequential``.
+
+    ``hidden`` (a list of widths) overrides ``depth``×``width``. ``depth=0`` gives a linear
+    model.  Each hidden block is Linear → [BatchNorm1d] → activation → [Dropout(p)].
+    """
+    in_features = check_int("in_features", in_features, min_value=1)
+    out_features = check_int("out_features", out_features, min_value=1)
+    if hidden is None:
+        depth = check_int("depth", depth, min_value=0, max_value=1000)
+        width = check_int("width", width, min_value=1)
+        hidden = [width] * depth
+    else:
+        hidden = [check_int("hidden[i]", h, min_value=1) for h in hidden]
+    check_choice("init", init, SCHEMES)
+    check_bool("batch_norm", batch_norm)
+    check_bool("bias", bias)
+    dropout = check_float("dropout", dropout, min_value=0.0, max_value=1.0, max_inclusive=False)
+    get_activation(activation)  # validate the name once, up front
+    layers: list[nn.Module] = []
+    prev = in_features
+    for h in hidden:
+        layers.append(nn.Linear(prev, h, bias=bias))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(get_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        prev = h
+    layers.append(nn.Linear(prev, out_features, bias=bias))
+    model = nn.Sequential(*layers)
+    if init != "default":
+        initialize(model, init, gain=gain, std=std)
+    return model
+
+
+class SmallCNN(nn.Module):
+    """Two conv blocks and a linear head for small images (digits 8×8, shapes 16×16).
+
+    conv3×3(c) → ReLU → [BN] → maxpool2 → conv3×3(2c) → ReLU → [BN] → global avg pool → Linear.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, channels: int = 16,
+                 batch_norm: bool = False, activation: str = "relu"):
+        super().__init__()
+        in_channels = check_int("in_channels", in_channels, min_value=1)
+        n_classes = check_int("n_classes", n_classes, min_value=1)
+        c = check_int("channels", channels, min_value=1)
+        check_bool("batch_norm", batch_norm)
+
+        def block(cin, cout):
+            parts = [nn.Conv2d(cin, cout, 3, padding=1), get_activation(activation)]
+            if batch_norm:
+                parts.append(nn.BatchNorm2d(cout))
+            return parts
+
+        self.features = nn.Sequential(*block(in_channels, c), nn.MaxPool2d(2), *block(c, 2 * c),
+                                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(2 * c, n_classes)
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"SmallCNN expects images of shape (N, C, H, W), got {tuple(x.shape)}")
+        return self.head(self.features(x))
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of scalar parameters (optionally only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
