@@ -85,3 +85,73 @@ class SmallCNN(nn.Module):
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of scalar parameters (optionally only those with ``requires_grad``)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+class ResidualBlock(nn.Module):
+    """A pre-activation residual block (He et al. 2016, "Identity mappings"):
+
+        h ↦ h + s · F(h),   F = ([BatchNorm] → activation → Linear) × ``layers``
+
+    The identity path makes ∂out/∂h = I + s·∂F/∂h, so the backward signal is never only a
+    product of small per-layer factors.  ``scale`` (s) < 1 keeps the variance of a deep
+    stack in check when there is no batch norm (s = 1/√blocks is a common choice).
+    """
+
+    def __init__(self, width: int, activation: str = "relu", *, layers: int = 1,
+                 batch_norm: bool = False, scale: float = 1.0, bias: bool = True):
+        super().__init__()
+        width = check_int("width", width, min_value=1)
+        layers = check_int("layers", layers, min_value=1, max_value=100)
+        check_bool("batch_norm", batch_norm)
+        check_bool("bias", bias)
+        self.scale = check_float("scale", scale, min_value=0.0)
+        get_activation(activation)
+        parts: list[nn.Module] = []
+        for _ in range(layers):
+            if batch_norm:
+                parts.append(nn.BatchNorm1d(width))
+            parts += [get_activation(activation), nn.Linear(width, width, bias=bias)]
+        self.branch = nn.Sequential(*parts)
+
+    def forward(self, x):
+        return x + self.scale * self.branch(x)
+
+
+def residual_mlp(in_features: int, out_features: int, *, depth: int = 4, width: int = 64,
+                 activation: str = "relu", init: str = "default", gain: float = 1.0,
+                 std: float = 0.01, batch_norm: bool = False, block_layers: int = 1,
+                 residual_scale: float = 1.0, bias: bool = True) -> nn.Sequential:
+    """An MLP with skip connections, built to be compared with :func:`mlp`.
+
+    ``depth`` counts hidden ``nn.Linear`` layers exactly as in :func:`mlp`: a stem
+    Linear(in_features, width), then (depth − 1) / ``block_layers`` :class:`ResidualBlock` s,
+    then [BatchNorm] → activation → Linear(width, out_features).  With ``block_layers=1``
+    the model has the same Linear layers (shapes, order, initialization scheme) as
+    ``mlp(in_features, out_features, depth=depth, width=width, ...)``, plus depth − 1 skips:
+
+        h₁ = W₁x,   h_{l+1} = h_l + s · W_{l+1} f(h_l),   output = W_out f(h_depth)
+    """
+    in_features = check_int("in_features", in_features, min_value=1)
+    out_features = check_int("out_features", out_features, min_value=1)
+    depth = check_int("depth", depth, min_value=1, max_value=1000)
+    width = check_int("width", width, min_value=1)
+    block_layers = check_int("block_layers", block_layers, min_value=1, max_value=100)
+    if (depth - 1) % block_layers:
+        raise ValueError(f"depth - 1 must be a multiple of block_layers={block_layers} "
+                         f"(the first hidden layer is the stem); got depth={depth}")
+    check_choice("init", init, SCHEMES)
+    check_bool("batch_norm", batch_norm)
+    check_bool("bias", bias)
+    residual_scale = check_float("residual_scale", residual_scale, min_value=0.0)
+    get_activation(activation)
+    layers: list[nn.Module] = [nn.Linear(in_features, width, bias=bias)]
+    for _ in range((depth - 1) // block_layers):
+        layers.append(ResidualBlock(width, activation, layers=block_layers,
+                                    batch_norm=batch_norm, scale=residual_scale, bias=bias))
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(width))
+    layers += [get_activation(activation), nn.Linear(width, out_features, bias=bias)]
+    model = nn.Sequential(*layers)
+    if init != "default":
+        initialize(model, init, gain=gain, std=std)
+    return model

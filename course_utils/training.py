@@ -161,7 +161,7 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
                 loss = loss_fn(out, yb)
                 if not torch.isfinite(loss):
                     history.diverged = True
-                    history.message = (f"diverged: loss became {float(loss)} at epoch "
+                    history.message = (f"diverged: loss became {loss.item()} at epoch "
                                        f"{epoch + 1}, step {step + 1}")
                     break
                 optimizer.zero_grad(set_to_none=True)
@@ -177,7 +177,7 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
                     correct += (out.detach().argmax(1) == yb).sum().cpu()
                 seen += n
                 if on_step is not None:
-                    on_step({"step": step, "epoch": epoch + 1, "loss": float(loss),
+                    on_step({"step": step, "epoch": epoch + 1, "loss": loss.item(),
                              "model": model, "optimizer": optimizer})
                 if scheduler is not None and scheduler_step == "batch" and not plateau:
                     scheduler.step()

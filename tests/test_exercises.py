@@ -1,0 +1,75 @@
+"""exercises/ is exactly what the generator makes from solutions/, and the generator works."""
+
+import pathlib
+
+import nbformat
+import pytest
+
+from course_utils import exercises
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def test_every_solution_has_an_exercise_and_vice_versa():
+    sol = {p.name for p in SOLUTIONS}
+    ex = {p.name for p in (ROOT / "exercises").glob("*.ipynb")}
+    assert sol == ex, "run `make exercises`"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_exercise_is_up_to_date(path):
+    target = ROOT / "exercises" / path.name
+    assert target.read_text() == exercises.exercise_text(path), (
+        f"exercises/{path.name} is out of date: run `make exercises`")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_exercise_has_no_solution_and_runs_clean(path):
+    nb = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert "raise NotImplementedError()" in text
+
+
+def test_strip_solutions_keeps_indentation_and_drops_hidden_tests():
+    src = ("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+           "### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS\nprint(1)")
+    assert exercises.strip_solutions(src) == (
+        "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\nprint(1)")
+
+
+@pytest.mark.parametrize("src, problem", [
+    ("### BEGIN SOLUTION\nx = 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "without its BEGIN"),
+    ("### BEGIN SOLUTION\n### BEGIN HIDDEN TESTS", "inside another"),
+    ("### BEGIN HIDDEN TESTS\n### END SOLUTION", "without its BEGIN"),
+])
+def test_unbalanced_markers_are_reported(src, problem):
+    with pytest.raises(ValueError, match=problem):
+        exercises.strip_solutions(src, "nb.ipynb, cell 3")
+
+
+def test_make_exercise_clears_outputs_and_leaves_the_solution_untouched():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION")
+    cell.outputs = [nbformat.v4.new_output("stream", text="1")]
+    cell.execution_count = 4
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"state": {}}
+    ex = exercises.make_exercise(nb)
+    assert ex.cells[0].outputs == [] and ex.cells[0].execution_count is None
+    assert "widgets" not in ex.metadata and nb.cells[0].execution_count == 4
+
+
+def test_generate_writes_and_check_detects(tmp_path):
+    sol, ex = tmp_path / "solutions", tmp_path / "exercises"
+    sol.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(nb, sol / "99_t.ipynb")
+    assert exercises.generate(sol, ex, check=True) == ["99_t.ipynb"]
+    assert exercises.generate(sol, ex) == ["99_t.ipynb"]
+    assert exercises.generate(sol, ex, check=True) == []
+    (ex / "98_orphan.ipynb").write_text("{}")
+    assert exercises.generate(sol, ex, check=True) == ["98_orphan.ipynb (no matching solution)"]

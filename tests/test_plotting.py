@@ -1,0 +1,53 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils import plotting  # noqa: E402
+from course_utils.training import History  # noqa: E402
+
+
+def _history(n=4, offset=0.0):
+    return History(train_loss=list(np.linspace(1, 0.1, n) + offset),
+                   val_loss=list(np.linspace(1.1, 0.3, n) + offset),
+                   train_acc=list(np.linspace(0.5, 0.99, n)), val_acc=list(np.linspace(0.4, 0.9, n)))
+
+
+def test_plot_history_draws_train_and_val_per_label():
+    axes = plotting.plot_history({"a": _history(), "b": _history(offset=0.2)})
+    assert len(axes) == 2
+    loss_ax, acc_ax = axes
+    assert [l.get_label() for l in loss_ax.lines] == ["a train", "a val", "b train", "b val"]
+    assert np.allclose(acc_ax.lines[1].get_ydata(), _history().val_acc)
+    assert loss_ax.get_yscale() == "log" and acc_ax.get_ylabel() == "accuracy"
+    plt.close("all")
+
+
+def test_plot_history_validates():
+    with pytest.raises(TypeError, match="histories must be a History"):
+        plotting.plot_history([1, 2])
+    with pytest.raises(ValueError, match="metrics must contain only"):
+        plotting.plot_history(_history(), metrics=("f1",))
+
+
+def test_decision_boundary_shades_predicted_classes():
+    X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    y = np.array([0, 1])
+    ax = plotting.plot_decision_boundary(lambda g: (g[:, 0] > 0).astype(int), X, y, resolution=20)
+    assert len(ax.collections) >= 2  # filled contours + scatter
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        plotting.plot_decision_boundary(lambda g: g, np.zeros((3, 3)), np.zeros(3))
+    plt.close("all")
+
+
+def test_figure_to_png_is_deterministic_and_not_in_pyplot():
+    def draw():
+        fig, axes = plotting.new_figure(2)
+        axes[0, 0].plot([0, 1], [1, 0])
+        return fig
+    a, b = plotting.figure_to_png(draw()), plotting.figure_to_png(draw())
+    assert a[:8] == b"\x89PNG\r\n\x1a\n" and a == b
+    assert plt.get_fignums() == []
