@@ -114,7 +114,8 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
     optimizer : default ``torch.optim.SGD(model.parameters(), lr=lr)``.
     after_backward : ``f(model)`` called between ``backward`` and ``step`` (clipping).
     scheduler : anything with ``.step()``; stepped per ``"epoch"`` or per ``"batch"``.
-        ``ReduceLROnPlateau`` receives the validation loss.
+        ``ReduceLROnPlateau`` (or any scheduler with ``needs_metric = True``) is stepped
+        once per epoch with the validation loss (the training loss if there is no ``val``).
     early_stop : ``f(val_losses) -> bool`` checked after each epoch.
     on_step : ``f(info)`` after each optimizer step; ``info`` has step, epoch, loss, model,
         optimizer.
@@ -136,7 +137,8 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    plateau = (isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+               or getattr(scheduler, "needs_metric", False))
     if device is not None:
         model.to(device)
 

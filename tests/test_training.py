@@ -126,3 +126,21 @@ def test_bad_arguments(digits):
         training.fit(lambda x: x, train)
     with pytest.raises(ValueError, match="metric must be one of"):
         training.History().best("accuracy")
+
+
+def test_any_scheduler_that_needs_a_metric_gets_the_validation_loss(digits):
+    class Recorder:
+        needs_metric = True
+
+        def __init__(self):
+            self.metrics = []
+
+        def step(self, metric=None):
+            self.metrics.append(metric)
+
+    model = models.mlp(64, 10, depth=1, width=16)
+    train, val, _ = digits.loaders(batch_size=512)
+    rec = Recorder()
+    h = training.fit(model, train, val, epochs=3, lr=0.1, scheduler=rec, scheduler_step="batch",
+                     progress=False)
+    assert rec.metrics == h.val_loss
