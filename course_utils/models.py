@@ -14,13 +14,15 @@ from .validation import check_bool, check_choice, check_float, check_int
 
 
 def mlp(in_features: int, out_features: int, *, depth: int = 2, width: int = 64,
-        hidden: list[int] | None = None, activation: str = "relu", init: str = "default",
+        hidden: list[int] | None = None, activation: str = "relu",
+        activation_kwargs: dict | None = None, init: str = "default",
         gain: float = 1.0, std: float = 0.01, batch_norm: bool = False,
         dropout: float = 0.0, bias: bool = True) -> nn.Sequential:
     """A multilayer perceptron as an ``nn.Sequential``.
 
     ``hidden`` (a list of widths) overrides ``depth``×``width``. ``depth=0`` gives a linear
-    model.  Each hidden block is Linear → [BatchNorm1d] → activation → [Dropout(p)].
+    model.  Each hidden block is Linear → [BatchNorm1d] → activation → [Dropout(p)];
+    ``activation_kwargs`` go to the activation (e.g. ``{"negative_slope": 0.2}``).
     """
     in_features = check_int("in_features", in_features, min_value=1)
     out_features = check_int("out_features", out_features, min_value=1)
@@ -34,14 +36,20 @@ def mlp(in_features: int, out_features: int, *, depth: int = 2, width: int = 64,
     check_bool("batch_norm", batch_norm)
     check_bool("bias", bias)
     dropout = check_float("dropout", dropout, min_value=0.0, max_value=1.0, max_inclusive=False)
-    get_activation(activation)  # validate the name once, up front
+    act_kw = {} if activation_kwargs is None else activation_kwargs
+    if not isinstance(act_kw, dict):
+        raise TypeError(f"activation_kwargs must be a dict or None, got {type(act_kw).__name__}")
+    try:
+        get_activation(activation, **act_kw)  # validate the name and keywords once, up front
+    except TypeError as exc:
+        raise TypeError(f"activation_kwargs {act_kw} do not fit activation {activation!r}: {exc}") from None
     layers: list[nn.Module] = []
     prev = in_features
     for h in hidden:
         layers.append(nn.Linear(prev, h, bias=bias))
         if batch_norm:
             layers.append(nn.BatchNorm1d(h))
-        layers.append(get_activation(activation))
+        layers.append(get_activation(activation, **act_kw))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         prev = h

@@ -61,3 +61,13 @@ def test_bad_arguments():
         models.mlp(2, 2, dropout=1.0)
     with pytest.raises(TypeError, match="in_features must be an integer"):
         models.mlp(2.0, 2)
+
+
+def test_mlp_passes_activation_kwargs():
+    m = models.mlp(4, 2, depth=2, width=3, activation="leaky_relu",
+                   activation_kwargs={"negative_slope": 0.2})
+    assert [x.negative_slope for x in m if isinstance(x, nn.LeakyReLU)] == [0.2, 0.2]
+    with pytest.raises(TypeError, match="activation_kwargs .* do not fit activation 'relu'"):
+        models.mlp(4, 2, activation="relu", activation_kwargs={"negative_slope": 0.2})
+    with pytest.raises(TypeError, match="activation_kwargs must be a dict"):
+        models.mlp(4, 2, activation_kwargs=0.2)
