@@ -12,9 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn import datasets as skd
-from sklearn.model_selection import train_test_split
-
 from .validation import check_bool, check_float, check_fraction, check_int
 
 
@@ -110,6 +107,8 @@ def make_splits(X, y, *, val_size=0.2, test_size=0.2, standardize=True, seed=0,
         raise ValueError(f"val_size + test_size must be < 1, got {val_size + test_size}")
     check_bool("standardize", standardize)
     seed = check_int("seed", seed, min_value=0)
+    from sklearn.model_selection import train_test_split  # lazy: sklearn is slow to import
+
     idx = np.arange(len(X))
     strat = y if np.issubdtype(y.dtype, np.integer) else None
     holdout = val_size + test_size
@@ -144,7 +143,9 @@ def load_digits_data(*, val_size=0.2, test_size=0.2, standardize=True, seed=0,
     ``images=True`` gives shape (N, 1, 8, 8) for convolutional models, else (N, 64).
     """
     check_bool("images", images)
-    d = skd.load_digits()
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
     X = d.images[:, None, :, :] if images else d.data
     return make_splits(X, d.target, val_size=val_size, test_size=test_size,
                        standardize=standardize, seed=seed, name="digits")
@@ -154,7 +155,9 @@ def make_moons_data(n_samples=600, *, noise=0.2, seed=0, **split_kw) -> Splits:
     """Two interleaving half-moons in 2-D (scikit-learn ``make_moons``)."""
     n_samples = check_int("n_samples", n_samples, min_value=10)
     noise = check_float("noise", noise, min_value=0.0)
-    X, y = skd.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return make_splits(X, y, seed=seed, name="moons", **split_kw)
 
 
@@ -163,7 +166,9 @@ def make_circles_data(n_samples=600, *, noise=0.1, factor=0.5, seed=0, **split_k
     n_samples = check_int("n_samples", n_samples, min_value=10)
     noise = check_float("noise", noise, min_value=0.0)
     factor = check_float("factor", factor, min_value=0.0, max_value=1.0, max_inclusive=False)
-    X, y = skd.make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
     return make_splits(X, y, seed=seed, name="circles", **split_kw)
 
 
@@ -194,7 +199,9 @@ def make_spirals_data(n_samples=600, *, n_classes=3, noise=0.2, turns=1.0, seed=
 def make_classification_data(n_samples=1000, *, n_features=10, n_informative=10,
                              n_redundant=0, n_classes=2, seed=1, **split_kw) -> Splits:
     """scikit-learn ``make_classification`` (defaults: the perceptron chapter's benchmark)."""
-    X, y = skd.make_classification(
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
         n_samples=check_int("n_samples", n_samples, min_value=10),
         n_features=check_int("n_features", n_features, min_value=1),
         n_informative=check_int("n_informative", n_informative, min_value=1),

@@ -36,8 +36,18 @@ def test_plot_history_validates():
 def test_decision_boundary_shades_predicted_classes():
     X = np.array([[-1.0, 0.0], [1.0, 0.0]])
     y = np.array([0, 1])
-    ax = plotting.plot_decision_boundary(lambda g: (g[:, 0] > 0).astype(int), X, y, resolution=20)
+    X = np.array([[-1.0, 5.0], [1.0, 9.0]])  # x and y ranges differ on purpose
+    seen = []
+
+    def predict(grid):
+        seen.append(grid.copy())
+        return (grid[:, 0] > 0).astype(int)
+
+    ax = plotting.plot_decision_boundary(predict, X, y, resolution=20, margin=0.5)
     assert len(ax.collections) >= 2  # filled contours + scatter
+    grid = seen[0]
+    assert np.allclose(grid.min(0), [-1.5, 4.5]) and np.allclose(grid.max(0), [1.5, 9.5])
+    assert ax.get_xlim()[0] <= -1.0 and ax.get_ylim()[1] >= 9.0
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         plotting.plot_decision_boundary(lambda g: g, np.zeros((3, 3)), np.zeros(3))
     plt.close("all")
