@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from .validation import check_bool, check_float, check_fraction, check_int
 
 

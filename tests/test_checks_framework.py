@@ -114,3 +114,14 @@ def test_every_registered_checker_survives_hostile_functions(capsys):
         for fn in (raises, lambda *a, **k: None, lambda *a, **k: float("nan"), lambda: 0, 42):
             result = run(fn, verbose=False)
             assert not result.passed, name
+
+
+def test_a_generator_argument_may_advance():
+    @checker
+    def draw(c: Check):
+        g = torch.Generator().manual_seed(0)
+        ok, out = c.call(3, g, case="draws")
+        if ok:
+            c.close(out, torch.rand(3, generator=torch.Generator().manual_seed(0)), "draws")
+
+    assert draw(lambda n, g: torch.rand(n, generator=g), verbose=False).passed
