@@ -4,7 +4,10 @@ Modules (each small and named for what it holds): ``repro`` (seed, threads, devi
 ``data`` (bundled and generated datasets), ``models`` (MLP builder, small CNN),
 ``activations``, ``initializers``, ``training`` (``fit``), ``diagnostics`` (activation and
 gradient health), ``plotting``, ``explorers`` (live widgets), ``checks`` (exercise
-checkers), ``exercises`` (exercise generator), ``notebooks`` (execute notebooks).
+checkers), ``exercises`` (exercise generator), ``notebooks`` (execute notebooks),
+``warmup`` (chapter 00), and one module per chapter topic: ``perceptron``, ``gradients``,
+``batchnorm``, ``clipping``, ``rnn``, ``optim`` (from-scratch optimizers), ``landscapes``,
+``schedules``, ``lr_finder``.
 """
 
 from .repro import environment_report, get_device, seed_everything, set_threads, setup

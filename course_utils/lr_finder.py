@@ -23,7 +23,6 @@ max_lr can be close to (below) the point where the loss starts to climb.
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -91,6 +90,17 @@ def suggest_lr(lrs, smoothed, rule: str = "min/10") -> float:
     return float(lrs[int(np.argmin(slope))])
 
 
+def _cycle(train):
+    """Pass over ``train`` again and again (a new shuffle each pass); stop if it is empty."""
+    while True:
+        empty = True
+        for batch in train:
+            empty = False
+            yield batch
+        if empty:
+            return
+
+
 @dataclass
 class RangeTestResult:
     """What a range test saw: lr, raw and smoothed loss per step, and the suggestion."""
@@ -142,7 +152,7 @@ def lr_range_test(model: nn.Module, train: Iterable, *, optimizer: torch.optim.O
     try:
         model.train()
         sched = Scheduler(optimizer, lambda i: float(lrs[i]))
-        batches = itertools.chain.from_iterable(itertools.repeat(train))
+        batches = _cycle(train)
         best = np.inf
         avg = 0.0
         for i, (xb, yb) in zip(range(num_steps), batches):

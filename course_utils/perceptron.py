@@ -20,8 +20,10 @@ Contents: :func:`predict`, :func:`epoch` (the exact update rule, one sample at a
 :func:`fit` (epochs, shuffling, mistake counting, stop at the first error-free epoch),
 :func:`trace` (every intermediate weight vector, for the explorer), the scikit-learn
 compatible :class:`ScratchPerceptron` (so ``cross_val_score`` can evaluate it),
-:func:`margin_radius`, :func:`separator_margin`, :func:`mistake_bound`, the data sets
-:func:`separable_data`, :func:`xor_data`, :func:`toy_data`, and the chapter's explorer.
+:func:`margin_radius`, :func:`separator_margin`, :func:`mistake_bound`,
+:func:`is_separable`, the data sets
+:func:`separable_data`, :func:`xor_data`, :func:`toy_data` and the
+chapter's explorer.
 
 Where it differs from scikit-learn's ``Perceptron`` (same update otherwise — it is
 ``SGDClassifier(loss="perceptron", learning_rate="constant", penalty=None)``):
@@ -43,9 +45,12 @@ from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import Polygon
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.svm import SVC
 
 from .explorers import Explorer, register_explorer
+from .plotting import new_figure
 from .validation import check_bool, check_choice, check_float, check_int
 
 # ----------------------------------------------------------------------------------------
@@ -340,7 +345,9 @@ class ScratchPerceptron(ClassifierMixin, BaseEstimator):
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict(self, X):
-        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+        """The class of every row: ``classes_[1]`` where w·x + b > 0, else ``classes_[0]``."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(np.int64)]
 
 
 # ----------------------------------------------------------------------------------------
@@ -371,6 +378,21 @@ def separator_margin(X, y, w, b=0.0, *, fit_intercept=True) -> float:
     return float(np.min(s * (X @ w + b)) / norm)
 
 
+def is_separable(X, y, *, fit_intercept=True) -> bool:
+    """True iff some (w, b) (or w alone) has (2yᵢ − 1)(w·xᵢ + b) > 0 for every sample.
+
+    A linear program (scipy's HiGHS): is there w̃ with (2yᵢ − 1) w̃·x̃ᵢ ≥ 1 for all i?"""
+    from scipy.optimize import linprog
+
+    X = _check_X(X)
+    y = _check_y(y, len(X))
+    Xt = _fold(X, check_bool("fit_intercept", fit_intercept))
+    s = (2 * y - 1).astype(float)
+    res = linprog(np.zeros(Xt.shape[1]), A_ub=-(s[:, None] * Xt), b_ub=-np.ones(len(X)),
+                  bounds=(None, None), method="highs")
+    return res.status == 0
+
+
 def margin_radius(X, y, *, fit_intercept=True, C=1e6):
     """``(gamma, R)`` for the convergence bound (R/γ)² on the (folded) data.
 
@@ -379,9 +401,8 @@ def margin_radius(X, y, *, fit_intercept=True, C=1e6):
     together with its mirror image (−x̃ᵢ with the opposite label), which forces the SVM's
     own intercept to 0.  γ is then measured on the data (:func:`separator_margin`), so it
     is the margin of an actual separator: the bound computed from it is always valid.
-    γ ≤ 0 means the data are not linearly separable."""
-    from sklearn.svm import SVC
-
+    Data that are not linearly separable (checked first, :func:`is_separable`) give
+    γ = 0: no margin, no bound."""
     X = _check_X(X)
     y = _check_y(y, len(X))
     fit_intercept = check_bool("fit_intercept", fit_intercept)
@@ -389,15 +410,16 @@ def margin_radius(X, y, *, fit_intercept=True, C=1e6):
     if len(np.unique(y)) < 2:
         raise ValueError("y must contain both classes 0 and 1")
     Xt = _fold(X, fit_intercept)
+    R = float(np.max(np.linalg.norm(Xt, axis=1)))
+    if not is_separable(X, y, fit_intercept=fit_intercept):
+        return 0.0, R
     Z = np.vstack([Xt, -Xt])
     s = np.concatenate([y, 1 - y])
-    svm = SVC(kernel="linear", C=C).fit(Z, s)
-    u = svm.coef_[0]
+    u = SVC(kernel="linear", C=C).fit(Z, s).coef_[0]
     if fit_intercept:
         gamma = separator_margin(X, y, u[:-1], u[-1])
     else:
         gamma = separator_margin(X, y, u, 0.0, fit_intercept=False)
-    R = float(np.max(np.linalg.norm(Xt, axis=1)))
     return gamma, R
 
 
@@ -463,15 +485,20 @@ def toy_data(kind="separable", n_samples=40, *, seed=0):
         X, y = xor_data(int(np.ceil(n / 4)), noise=0.25, seed=int(rng.integers(2**31)))
         return X[:n], y[:n]
     y = (np.arange(n) % 2).astype(np.int64)
-    centers = np.array([[-0.6, -0.9], [0.9, 0.6]])
-    spread = 0.35 if kind == "separable" else 0.75
+    centers = np.array([[-0.2, -0.9], [0.9, 0.2]])
+    spread = 0.6 if kind == "separable" else 0.8
     X = centers[y] + spread * rng.standard_normal((n, 2))
-    if kind == "separable":  # push points out of a band around the true line
+    if kind == "separable":  # push points out of a band of half-width 0.15 around x₁ + x₂ = 0
         normal = np.array([1.0, 1.0]) / np.sqrt(2)
         p = X @ normal
         side = 2 * y - 1
-        X += np.outer(side * np.maximum(0.0, 0.3 - side * p), normal)
+        X += np.outer(side * np.maximum(0.0, 0.15 - side * p), normal)
     return X, y
+
+
+# ----------------------------------------------------------------------------------------
+# pictures
+# ----------------------------------------------------------------------------------------
 
 
 # ----------------------------------------------------------------------------------------
@@ -480,10 +507,10 @@ def toy_data(kind="separable", n_samples=40, *, seed=0):
 
 EXPLORER_SAMPLES = 40
 EXPLORER_MAX_EPOCHS = 10
-_LIM = 2.6
+_LIM = 2.8
 
 
-def explorer_compute(data="separable", lr=1.0, epochs=3, step=1, start="random"):
+def explorer_compute(data="separable", lr=1.0, epochs=3, step=20, start="random"):
     """Pure computation behind the explorer.
 
     Runs :func:`trace` on ``toy_data(data)`` (40 points, shuffled each epoch, seed 0)
@@ -531,12 +558,9 @@ def explorer_render(result, values=None):
     """One panel: the samples (class 0 blue, class 1 red), the half-plane predicted 1
     shaded, the line before (dashed) and after (solid) the current step, the current
     sample ringed, the samples that caused a mistake so far crossed."""
-    from matplotlib.patches import Polygon
-
-    from .plotting import new_figure
-
     fig, axes = new_figure(width=4.4, height=3.6, dpi=72)
     ax = axes[0, 0]
+    ax.set_position([0.14, 0.13, 0.83, 0.73])
     X, y, w, b = result["X"], result["y"], result["w"], result["b"]
     box = np.array([[-_LIM, -_LIM], [_LIM, -_LIM], [_LIM, _LIM], [-_LIM, _LIM]])
     if not np.allclose(w, 0):  # shade {x : w·x + b > 0} by clipping the box (cheap)
@@ -597,7 +621,7 @@ def make_explorer():
     style = {"description_width": "90px"}
     epochs = widgets.IntSlider(value=3, min=1, max=EXPLORER_MAX_EPOCHS, description="epochs",
                                style=style, continuous_update=False)
-    step = widgets.IntSlider(value=1, min=0, max=3 * EXPLORER_SAMPLES, description="step",
+    step = widgets.IntSlider(value=20, min=0, max=3 * EXPLORER_SAMPLES, description="step",
                              style=style)
     controls = {
         "data": widgets.Dropdown(options=list(TOY_KINDS), value="separable",

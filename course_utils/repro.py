@@ -57,11 +57,17 @@ def get_device(prefer: str = "auto") -> torch.device:
 
 def setup(seed: int = 0, threads: int | None = DEFAULT_THREADS, deterministic: bool = True,
           device: str = "auto") -> torch.device:
-    """Seed everything, set threads and deterministic algorithms; return the device."""
+    """Seed everything, set threads and (on a GPU) deterministic algorithms; return the device.
+
+    On the CPU, PyTorch's kernels are deterministic for a fixed thread count already."""
     seed_everything(seed)
     set_threads(threads)
-    torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
-    return get_device(device)
+    dev = get_device(device)
+    if dev.type != "cpu" or not deterministic:
+        # Only accelerators have non-deterministic kernels; on the CPU this call is skipped
+        # because it costs ~2 s of imports (torch._inductor) in every notebook.
+        torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+    return dev
 
 
 def environment_report() -> dict:

@@ -46,3 +46,13 @@ def test_environment_report_names_the_pinned_stack():
     rep = cu.environment_report()
     assert rep["torch"] == torch.__version__.split("+")[0]
     assert {"python", "numpy", "scikit-learn", "matplotlib", "ipywidgets", "device"} <= rep.keys()
+
+
+def test_deterministic_flag_is_left_alone_on_cpu_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    torch.use_deterministic_algorithms(False)
+    cu.setup(seed=0)  # CPU kernels are deterministic already: no (slow) global switch
+    assert not torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    cu.setup(seed=0, deterministic=False)
+    assert not torch.are_deterministic_algorithms_enabled()

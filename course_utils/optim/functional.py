@@ -15,7 +15,6 @@ Starting from zero state, repeated calls follow ``torch.optim.SGD(momentum=μ)``
 
 from __future__ import annotations
 
-
 from ..validation import check_bool, check_float, check_int, check_tensor
 
 __all__ = ["adagrad_step", "adam_step", "rmsprop_step", "sgd_momentum_step"]

@@ -1,0 +1,293 @@
+r"""Measurements for comparing optimizers (chapter 07): what the notebook's experiments use.
+
+* ``effective_lr(optimizer)`` — the per-coordinate multiplier an optimizer applies now:
+  γ for SGD, γ/(√G + ε) for AdaGrad, γ/(√v + ε) for RMSprop, γ/(1−β₁ᵗ)/(√v̂ + ε) for the
+  Adam family, … (median over all coordinates).
+* ``gradient_noise`` — how far a mini-batch gradient is from the full-batch one, by batch
+  size B: for sampling without replacement E‖g_B − g‖² = σ²/B · (N − B)/(N − 1).
+* ``weight_norm`` and ``shrinkage_by_gradient`` — how much weight decay shrank the weights,
+  split by the size of their gradients (the L2-in-Adam vs AdamW experiment).
+* ``compare_optimizers`` — same model, data order and budget for every optimizer and
+  seed, with ``summarize`` and ``mean_curve`` for the table and the mean ± std curves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import Splits
+from ..models import mlp
+from ..training import History, evaluate, fit
+from ..validation import check_bool, check_choice, check_float, check_int
+
+__all__ = ["Run", "compare_optimizers", "effective_lr", "gradient_noise", "mean_curve",
+           "shrinkage_by_gradient", "summarize", "trajectory_gap", "weight_norm"]
+
+
+# ------------------------------------------------------------------------ effective lr
+
+def _multipliers(opt: torch.optim.Optimizer, group: dict, p: torch.Tensor):
+    """The tensor of per-coordinate step multipliers of ``p`` (None before its first step)."""
+    state = opt.state.get(p, {})
+    lr = group["lr"]
+    if "sum" in state:                                       # AdaGrad
+        lr = lr / (1 + (int(state["step"]) - 1) * group["lr_decay"])
+        return lr / (state["sum"].sqrt() + group["eps"])
+    if "acc_delta" in state:                                 # AdaDelta
+        return lr * (state["acc_delta"] + group["eps"]).sqrt() / \
+            (state["square_avg"] + group["eps"]).sqrt()
+    if "exp_inf" in state:                                   # AdaMax
+        beta1 = group["betas"][0]
+        return lr / (1 - beta1 ** int(state["step"])) / state["exp_inf"]
+    if "exp_avg_sq" in state:                                # Adam, AdamW, NAdam
+        beta1, beta2 = group["betas"]
+        t = int(state["step"])
+        v = state.get("max_exp_avg_sq", state["exp_avg_sq"])
+        return lr / (1 - beta1**t) / ((v / (1 - beta2**t)).sqrt() + group["eps"])
+    if "square_avg" in state:                                # RMSprop
+        return lr / (state["square_avg"].sqrt() + group["eps"])
+    if "dampening" in group:                                 # SGD: the same γ everywhere
+        return torch.full_like(p, lr)
+    return None
+
+
+@torch.no_grad()
+def effective_lr(optimizer: torch.optim.Optimizer, reduce: str = "median"):
+    """The per-coordinate multiplier the optimizer's current state implies, reduced over all
+    coordinates by ``reduce`` (``"median"``, ``"mean"``, ``"min"``, ``"max"``; ``"none"``
+    gives the flat tensor).
+
+    For SGD, AdaGrad, RMSprop (uncentered, no momentum), Adam/AdamW and AdaMax it is exactly
+    the factor of the most recent step: Δθ = −multiplier·g (SGD without momentum, AdaGrad,
+    RMSprop) or −multiplier·m (Adam, AdaMax).  For AdaDelta it is the factor its next step
+    would use before the new gradient arrives.  Works with ``course_utils.optim`` and
+    ``torch.optim`` (same state names); raises before the first step of an adaptive method."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_choice("reduce", reduce, ["median", "mean", "min", "max", "none"])
+    values = [m.flatten() for group in optimizer.param_groups for p in group["params"]
+              if (m := _multipliers(optimizer, group, p)) is not None]
+    if not values:
+        raise ValueError("the optimizer has no state yet: call effective_lr after a step")
+    allv = torch.cat(values).double()
+    if reduce == "none":
+        return allv
+    return float(getattr(allv, reduce)())
+
+
+# ------------------------------------------------------------------------ gradient noise
+
+def _flat_grad(model: nn.Module, X, y, loss_fn) -> torch.Tensor:
+    model.zero_grad(set_to_none=True)
+    loss_fn(model(X), y).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+
+def gradient_noise(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_sizes,
+                   *, n_draws: int = 20, seed: int = 0, loss_fn=None) -> dict:
+    """Relative error ‖g_B − g‖/‖g‖ of mini-batch gradients at the model's current weights.
+
+    For each B, ``n_draws`` batches are drawn without replacement from (X, y); returns
+    ``{B: (mean relative error, std over draws)}``.  ``g`` is the full-batch gradient."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    n = len(X)
+    sizes = [check_int("batch_sizes[i]", b, min_value=1, max_value=n) for b in batch_sizes]
+    n_draws = check_int("n_draws", n_draws, min_value=2)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    gen = torch.Generator().manual_seed(check_int("seed", seed, min_value=0))
+    full = _flat_grad(model, X, y, loss_fn)
+    out = {}
+    for b in sizes:
+        errs = []
+        for _ in range(n_draws):
+            idx = torch.randperm(n, generator=gen)[:b]
+            errs.append(float((_flat_grad(model, X[idx], y[idx], loss_fn) - full).norm()
+                              / full.norm()))
+        out[b] = (float(np.mean(errs)), float(np.std(errs)))
+    model.zero_grad(set_to_none=True)
+    return out
+
+
+# ------------------------------------------------------------------------ weight decay
+
+def weight_norm(model) -> float:
+    """‖W‖₂ over the weights (biases excluded) of a model — parameters whose name ends in
+    ``weight`` — or of an optimizer — its parameters with two or more dimensions."""
+    if isinstance(model, nn.Module):
+        params = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    elif isinstance(model, torch.optim.Optimizer):
+        params = [p for g in model.param_groups for p in g["params"] if p.ndim >= 2]
+    else:
+        raise TypeError(f"model must be an nn.Module or an optimizer, got {type(model).__name__}")
+    with torch.no_grad():
+        return float(sum((p.double() ** 2).sum() for p in params) ** 0.5)
+
+
+def trajectory_gap(splits: Splits, first: tuple, second: tuple, *, steps: int = 200,
+                   l2: tuple = (0.0, 0.0), batch_size: int = 64, hidden=(64,),
+                   seed: int = 0) -> float:
+    """Largest |θ₁ − θ₂| over ``steps`` steps of two runs from the same weights on the same
+    batches: run i uses ``first``/``second`` = ``(optimizer class, kwargs)`` and the loss
+    CE + (l2[i]/2)·Σ‖θ‖² (a penalty on every parameter, as ``weight_decay`` applies it)."""
+    if not isinstance(splits, Splits):
+        raise TypeError(f"splits must be a data.Splits, got {type(splits).__name__}")
+    steps = check_int("steps", steps, min_value=1)
+    l2 = [check_float(f"l2[{i}]", v, min_value=0.0) for i, v in enumerate(l2)]
+    torch.manual_seed(check_int("seed", seed, min_value=0))
+    models = [mlp(splits.n_features, splits.n_classes, hidden=list(hidden)) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    opts = [cls(m.parameters(), **kw) for m, (cls, kw) in zip(models, (first, second))]
+    train = splits.loaders(batch_size=check_int("batch_size", batch_size, min_value=1),
+                           seed=seed)[0]
+    gap, done = 0.0, 0
+    while done < steps:
+        for xb, yb in train:
+            for model, opt, lam in zip(models, opts, l2):
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                if lam:
+                    loss = loss + 0.5 * lam * sum((p**2).sum() for p in model.parameters())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            with torch.no_grad():
+                gap = max(gap, max(float((p - q).abs().max()) for p, q in
+                                   zip(models[0].parameters(), models[1].parameters())))
+            done += 1
+            if done == steps:
+                break
+    return gap
+
+
+def shrinkage_by_gradient(weight: torch.Tensor, reference: torch.Tensor, grad_rms: torch.Tensor,
+                          q: float = 0.25) -> tuple[float, float]:
+    """``(low, high)``: ‖weight‖/‖reference‖ over the coordinates whose ``grad_rms`` is in the
+    bottom ``q`` quantile, and over those in the top ``q`` quantile.
+
+    With ``reference`` the same weights trained without decay and ``grad_rms`` = √v of that
+    run, L2-in-Adam gives low ≪ high (weights with small gradients are shrunk hardest);
+    decoupled decay (AdamW) gives low ≈ high."""
+    for name, t in (("weight", weight), ("reference", reference), ("grad_rms", grad_rms)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not (weight.shape == reference.shape == grad_rms.shape):
+        raise ValueError("weight, reference and grad_rms must have the same shape, got "
+                         f"{tuple(weight.shape)}, {tuple(reference.shape)}, {tuple(grad_rms.shape)}")
+    q = check_float("q", q, min_value=0.0, max_value=0.5, min_inclusive=False)
+    w, r, g = (t.detach().flatten().double() for t in (weight, reference, grad_rms))
+    lo_cut, hi_cut = torch.quantile(g, q), torch.quantile(g, 1 - q)
+    lo, hi = g <= lo_cut, g >= hi_cut
+    return float(w[lo].norm() / r[lo].norm()), float(w[hi].norm() / r[hi].norm())
+
+
+# ------------------------------------------------------------------------ comparisons
+
+@dataclass
+class Run:
+    """One training run of one optimizer with one seed."""
+
+    name: str
+    seed: int
+    history: History
+    test_acc: float
+    seconds: float
+    steps: int
+    record: list = field(default_factory=list)
+    model: nn.Module | None = None
+    optimizer: torch.optim.Optimizer | None = None
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / max(self.steps, 1)
+
+
+def compare_optimizers(splits: Splits, optimizers: dict, *, seeds=(0, 1, 2), epochs: int = 8,
+                       batch_size: int = 64, hidden=(64,), record: Callable | None = None,
+                       every: int = 0, keep_models: bool = False,
+                       progress: Callable | None = None) -> dict:
+    """Train the same MLP with every optimizer and seed; return ``{name: [Run per seed]}``.
+
+    ``optimizers`` maps a display name to ``(class, kwargs)``.  For a given seed every
+    optimizer starts from the same weights and sees the same batches in the same order.
+    ``record(optimizer)`` (optional) is called every ``every`` steps and its values kept in
+    ``Run.record``; ``keep_models`` keeps each trained model and its optimizer in the Run.
+    ``progress(fraction)`` (optional) is called after each run."""
+    if not isinstance(splits, Splits):
+        raise TypeError(f"splits must be a data.Splits, got {type(splits).__name__}")
+    if not isinstance(optimizers, dict) or not optimizers:
+        raise TypeError("optimizers must be a non-empty dict {name: (optimizer class, kwargs)}")
+    for name, spec in optimizers.items():
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], type)
+                and issubclass(spec[0], torch.optim.Optimizer) and isinstance(spec[1], dict)):
+            raise TypeError(f"optimizers[{name!r}] must be (optimizer class, kwargs dict)")
+    seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
+    epochs = check_int("epochs", epochs, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    every = check_int("every", every, min_value=0)
+    check_bool("keep_models", keep_models)
+    results = {name: [] for name in optimizers}
+    total, done = len(optimizers) * len(seeds), 0
+    for seed in seeds:
+        torch.manual_seed(seed)
+        init = mlp(splits.n_features, splits.n_classes, hidden=list(hidden)).state_dict()
+        for name, (cls, kwargs) in optimizers.items():
+            model = mlp(splits.n_features, splits.n_classes, hidden=list(hidden))
+            model.load_state_dict(init)
+            opt = cls(model.parameters(), **kwargs)
+            train, _, _ = splits.loaders(batch_size=batch_size, seed=seed)
+            values = []
+            on_step = None
+            if record is not None and every:
+                def on_step(info, opt=opt, values=values):
+                    if info["step"] % every == 0:
+                        values.append(record(opt))
+            t0 = time.perf_counter()
+            history = fit(model, train, splits.val(), epochs=epochs, optimizer=opt,
+                          progress=False, on_step=on_step, verbose=False)
+            seconds = time.perf_counter() - t0
+            test_acc = evaluate(model, splits.test())[1]
+            results[name].append(Run(name, seed, history, test_acc, seconds,
+                                     epochs * len(train), values,
+                                     model if keep_models else None,
+                                     opt if keep_models else None))
+            done += 1
+            if progress is not None:
+                progress(done / total)
+    return results
+
+
+def mean_curve(runs: list, metric: str = "val_acc") -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over runs of a per-epoch ``History`` metric (runs must have equal length)."""
+    check_choice("metric", metric, ["train_loss", "train_acc", "val_loss", "val_acc"])
+    if not runs:
+        raise ValueError("runs is empty")
+    curves = np.array([getattr(r.history, metric) for r in runs], dtype=float)
+    return curves.mean(0), curves.std(0)
+
+
+def summarize(results: dict, reference: str | None = None) -> list[dict]:
+    """One row per optimizer: mean/std of final val and test accuracy and train loss, and the
+    median time per step (relative to ``reference``'s if given)."""
+    if not isinstance(results, dict) or not results:
+        raise TypeError("results must be the dict returned by compare_optimizers")
+    if reference is not None:
+        check_choice("reference", reference, results)
+    ref_time = np.median([r.seconds_per_step for r in results[reference]]) if reference else None
+    rows = []
+    for name, runs in results.items():
+        val = np.array([r.history.val_acc[-1] for r in runs])
+        test = np.array([r.test_acc for r in runs])
+        loss = np.array([r.history.train_loss[-1] for r in runs])
+        t = float(np.median([r.seconds_per_step for r in runs]))
+        rows.append({"optimizer": name, "val_acc": val.mean(), "val_std": val.std(),
+                     "test_acc": test.mean(), "test_std": test.std(),
+                     "train_loss": loss.mean(), "diverged": any(r.history.diverged for r in runs),
+                     "seconds_per_step": t,
+                     "relative_time": t / ref_time if ref_time else None})
+    return rows
