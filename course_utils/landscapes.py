@@ -220,6 +220,10 @@ class Trajectory:
     f_min: float
     diverged: bool = False
     settings: dict = field(default_factory=dict)
+    test_function: TestFunction | None = field(default=None, repr=False)
+
+    def _fn(self) -> TestFunction:
+        return self.test_function or get_function(self.function)
 
     @property
     def gap(self) -> np.ndarray:
@@ -238,15 +242,14 @@ class Trajectory:
     def effective_lr(self) -> np.ndarray:
         """|θₜ₊₁ − θₜ| / |∇f(θₜ)| per step and coordinate, shape (steps, 2): exactly
         γ/(√G + ε) for AdaGrad and γ/(√v + ε) for RMSprop (NaN where the gradient is 0)."""
-        fn = FUNCTIONS[self.function]
-        gx, gy = fn.grad(self.path[:-1, 0], self.path[:-1, 1])
+        gx, gy = self._fn().grad(self.path[:-1, 0], self.path[:-1, 1])
         grad = np.abs(np.stack([gx, gy], axis=1))
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(grad > 0, np.abs(np.diff(self.path, axis=0)) / grad, np.nan)
 
     def distance_to_minimum(self, minimum=None) -> np.ndarray:
         """Euclidean distance of each iterate to the minimum (default: the function's)."""
-        target = np.asarray(minimum if minimum is not None else FUNCTIONS[self.function].minimum)
+        target = np.asarray(minimum if minimum is not None else self._fn().minimum)
         return np.linalg.norm(self.path - target, axis=1)
 
 
@@ -292,7 +295,7 @@ def run_trajectory(function, optimizer: type, *, steps: int = 200, start=None,
     with np.errstate(over="ignore", invalid="ignore"):
         loss = fn.f(path[:, 0], path[:, 1])
     return Trajectory(fn.name, optimizer.__name__, path, loss, fn.f_min, diverged,
-                      dict(optimizer_kwargs))
+                      dict(optimizer_kwargs), fn)
 
 
 #: The optimizers of the chapter by display name → how the explorer's sliders map onto

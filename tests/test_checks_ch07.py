@@ -165,11 +165,11 @@ def test_rmsprop_rejects_keras_default_alpha_0_9():
     assert not r.passed and any("default arguments" in m for m in r.messages)
 
 
-def test_rmsprop_reports_exceptions():
+def test_rmsprop_reports_exceptions_without_raising():
     def bad(param, grad, sq_avg, lr=0.01, alpha=0.99, eps=1e-8):
-        return param @ grad
+        return param.sqrt(grad)  # a typo that raises TypeError
     r = checks.rmsprop_step(bad, verbose=False)
-    assert not r.passed
+    assert not r.passed and any("raised TypeError" in m for m in r.messages)
 
 
 # ------------------------------------------------------------------ adam_step
@@ -216,6 +216,17 @@ def test_adam_rejects_gradient_instead_of_first_moment_in_the_step():
         v = beta2 * v + (1 - beta2) * grad**2
         return param - lr * grad / ((v / (1 - beta2**t)).sqrt() + eps), m, v
     assert not _passes(checks.adam_step, uses_grad)
+
+
+def test_adam_reports_none_and_a_wrong_number_of_results():
+    r = checks.adam_step(lambda param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999,
+                         eps=1e-8: None, verbose=False)
+    assert not r.passed and any("returned None" in m for m in r.messages)
+
+    def two(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        return F.adam_step(param, grad, m, v, t, lr, beta1, beta2, eps)[:2]
+    r = checks.adam_step(two, verbose=False)
+    assert not r.passed and any("of length 2" in m for m in r.messages)
 
 
 def test_adam_reports_numpy_results():

@@ -98,6 +98,17 @@ def test_momentum_and_nesterov_need_far_fewer_steps_than_gd():
     assert steps["Momentum"] < steps["GD"] / 3 and steps["Nesterov"] < steps["GD"] / 3
 
 
+def test_effective_lr_of_adagrad_is_lr_over_root_of_summed_squares():
+    lr, eps = 0.05, 1e-10
+    traj = L.run_trajectory("rosenbrock", optim.Adagrad, lr=lr, eps=eps, steps=50)
+    fn = L.FUNCTIONS["rosenbrock"]
+    grads = np.stack(fn.grad(traj.path[:-1, 0], traj.path[:-1, 1]), axis=1)
+    expected = lr / (np.sqrt(np.cumsum(grads**2, axis=0)) + eps)
+    assert np.allclose(traj.effective_lr(), expected, rtol=1e-6)
+    dist = traj.distance_to_minimum()
+    assert dist[0] == pytest.approx(math.hypot(-1.2 - 1.0, 1.0 - 1.0))
+
+
 def test_nesterov_with_zero_momentum_is_plain_gd():
     a = L.run_preset("saddle", "Nesterov", 0.05, beta1=0.0, steps=50)
     b = L.run_preset("saddle", "GD", 0.05, steps=50)

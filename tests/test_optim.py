@@ -400,6 +400,21 @@ def test_compare_optimizers_shares_init_and_batches_per_seed(digits):
     assert mean.shape == (2,) and np.allclose(mean, np.mean([r.history.val_acc for r in a], 0))
 
 
+def test_first_layer_shrinkage_reads_the_reference_adam_state(digits):
+    res = E.compare_optimizers(digits, {"adam": (optim.Adam, dict(lr=0.01)),
+                                        "sgd": (optim.SGD, dict(lr=0.1))},
+                               seeds=(0,), epochs=1, batch_size=256, keep_models=True)
+    ref, sgd = res["adam"][0], res["sgd"][0]
+    assert E.first_layer_shrinkage(ref, ref) == (1.0, 1.0)
+    w, w_ref = sgd.model[0].weight, ref.model[0].weight
+    rms = ref.optimizer.state[w_ref]["exp_avg_sq"].sqrt()
+    assert E.first_layer_shrinkage(sgd, ref) == E.shrinkage_by_gradient(w, w_ref, rms)
+    with pytest.raises(ValueError, match="Adam-type"):
+        E.first_layer_shrinkage(ref, sgd)
+    with pytest.raises(TypeError, match="keep_models=True"):
+        E.first_layer_shrinkage(ref, "adam")
+
+
 @pytest.mark.parametrize("call,exc,match", [
     (lambda d: E.compare_optimizers(d, {}), TypeError, "non-empty dict"),
     (lambda d: E.compare_optimizers(d, {"x": (optim.SGD,)}), TypeError, r"optimizers\['x'\]"),

@@ -18,8 +18,9 @@ Options are PyTorch's (``momentum``, ``dampening``, ``nesterov``, ``weight_decay
 ``amsgrad``, ``centered``, ``lr_decay``, ``initial_accumulator_value``, ``momentum_decay``,
 ``decoupled_weight_decay``, ``maximize``); the implementation switches ``foreach``,
 ``fused``, ``capturable`` and ``differentiable`` are not reproduced.  ``functional`` holds
-the pure single-step forms used by the exercises.  ``OPTIMIZERS`` maps each name to its
-from-scratch class and to ``torch.optim``'s.
+the pure single-step forms used by the exercises; ``experiments`` the measurements of the
+chapter (effective learning rate, gradient noise, weight-decay shrinkage, fair comparisons).
+``OPTIMIZERS`` maps each name to its from-scratch class and to ``torch.optim``'s.
 """
 
 import torch

@@ -26,8 +26,9 @@ from ..models import mlp
 from ..training import History, evaluate, fit
 from ..validation import check_bool, check_choice, check_float, check_int
 
-__all__ = ["Run", "compare_optimizers", "effective_lr", "gradient_noise", "mean_curve",
-           "shrinkage_by_gradient", "summarize", "trajectory_gap", "weight_norm"]
+__all__ = ["Run", "compare_optimizers", "effective_lr", "first_layer_shrinkage",
+           "gradient_noise", "mean_curve", "shrinkage_by_gradient", "summarize",
+           "trajectory_gap", "weight_norm"]
 
 
 # ------------------------------------------------------------------------ effective lr
@@ -184,6 +185,22 @@ def shrinkage_by_gradient(weight: torch.Tensor, reference: torch.Tensor, grad_rm
     lo_cut, hi_cut = torch.quantile(g, q), torch.quantile(g, 1 - q)
     lo, hi = g <= lo_cut, g >= hi_cut
     return float(w[lo].norm() / r[lo].norm()), float(w[hi].norm() / r[hi].norm())
+
+
+def first_layer_shrinkage(run, reference, q: float = 0.25) -> tuple[float, float]:
+    """:func:`shrinkage_by_gradient` for the first ``nn.Linear`` of ``run.model`` against the
+    same layer of ``reference.model``, a run trained by Adam without decay from the same
+    weights; its √v (``exp_avg_sq``) measures each weight's gradient size.  Both runs need
+    ``keep_models=True`` in :func:`compare_optimizers`."""
+    for name, r in (("run", run), ("reference", reference)):
+        if not isinstance(r, Run) or r.model is None:
+            raise TypeError(f"{name} must be a Run kept with keep_models=True")
+    w_ref = next(m for m in reference.model.modules() if isinstance(m, nn.Linear)).weight
+    w = next(m for m in run.model.modules() if isinstance(m, nn.Linear)).weight
+    state = reference.optimizer.state.get(w_ref, {})
+    if "exp_avg_sq" not in state:
+        raise ValueError("reference must be trained by an Adam-type optimizer (needs exp_avg_sq)")
+    return shrinkage_by_gradient(w, w_ref, state["exp_avg_sq"].sqrt(), q)
 
 
 # ------------------------------------------------------------------------ comparisons
