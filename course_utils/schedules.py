@@ -48,7 +48,7 @@ __all__ = [
     "constant", "cosine_restarts", "cyclical", "explorer_compute", "explorer_render",
     "exponential_decay", "linear_warmup", "lr_curve", "make_explorer", "make_schedule",
     "one_cycle", "piecewise_constant", "plot_accuracy_curves", "plot_schedule_gallery", "power_schedule",
-    "reduce_on_plateau", "schedule_for_run", "sgd_on_noisy_quadratic", "smooth_curve",
+    "reduce_on_plateau", "schedule_for_run", "sgd_on_noisy_quadratic",
     "step_decay", "summarize_runs", "torch_lr_curve", "train_with_schedule",
 ]
 
@@ -625,7 +625,8 @@ def explorer_compute(schedule: str = "1cycle", peak_lr: float = 0.7, low: float 
 
 
 def explorer_render(result: dict, values: dict | None = None):
-    """Two panels: the learning rate per step, and the training loss per step."""
+    """Two panels: the learning rate per step, and the smoothed training loss per step."""
+    from .lr_finder import smooth_losses  # lr_finder builds on this module
     from .plotting import new_figure
 
     fig, axes = new_figure(ncols=2, width=7.6, height=2.7, dpi=72)
@@ -643,7 +644,7 @@ def explorer_render(result: dict, values: dict | None = None):
     loss = result["loss"]
     ax_loss.plot(steps, loss, color="0.7", lw=0.8)
     if len(loss) >= 5:
-        ax_loss.plot(steps, smooth_curve(loss, 0.8), color="C1", lw=1.8)
+        ax_loss.plot(steps, smooth_losses(loss, 0.8), color="C1", lw=1.8)
     ax_loss.set_xlim(0, result["total_steps"])
     finite = loss[np.isfinite(loss)]
     top = min(3.0, float(finite.max())) if len(finite) else 3.0
@@ -658,16 +659,6 @@ def explorer_render(result: dict, values: dict | None = None):
     for ax in (ax_lr, ax_loss):
         ax.locator_params(nbins=4)
     return fig
-
-
-def smooth_curve(values, beta: float = 0.9) -> np.ndarray:
-    """Bias-corrected exponential moving average of a curve (for noisy per-batch losses)."""
-    beta = check_float("beta", beta, min_value=0.0, max_value=1.0, max_inclusive=False)
-    out, avg = [], 0.0
-    for i, v in enumerate(np.asarray(values, dtype=float)):
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta ** (i + 1)))
-    return np.array(out)
 
 
 @register_explorer("08 lr schedules")
