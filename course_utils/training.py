@@ -153,17 +153,16 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
         for epoch in range(epochs):
             t0 = time.perf_counter()
             model.train()
-            loss_sum = torch.zeros(())
-            correct = torch.zeros((), dtype=torch.long)
-            seen, classify = 0, False
+            loss_sum, correct, seen, classify = 0.0, 0, 0, False
             for xb, yb in train:
                 if device is not None:
                     xb, yb = xb.to(device), yb.to(device)
                 out = model(xb)
                 loss = loss_fn(out, yb)
-                if not torch.isfinite(loss):
+                loss_value = loss.item()  # one sync per step: the divergence check needs it
+                if not math.isfinite(loss_value):
                     history.diverged = True
-                    history.message = (f"diverged: loss became {loss.item()} at epoch "
+                    history.message = (f"diverged: loss became {loss_value} at epoch "
                                        f"{epoch + 1}, step {step + 1}")
                     break
                 optimizer.zero_grad(set_to_none=True)
@@ -174,12 +173,12 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
                 step += 1
                 n = len(xb)
                 classify = _is_classification(out, yb)
-                loss_sum += loss.detach().cpu() * n
+                loss_sum += loss_value * n
                 if classify:
-                    correct += (out.detach().argmax(1) == yb).sum().cpu()
+                    correct += int((out.detach().argmax(1) == yb).sum())
                 seen += n
                 if on_step is not None:
-                    on_step({"step": step, "epoch": epoch + 1, "loss": loss.item(),
+                    on_step({"step": step, "epoch": epoch + 1, "loss": loss_value,
                              "model": model, "optimizer": optimizer})
                 if scheduler is not None and scheduler_step == "batch" and not plateau:
                     scheduler.step()
@@ -187,8 +186,8 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
                 break
             if seen == 0:
                 raise ValueError("train yielded no batches")
-            history.train_loss.append(float(loss_sum) / seen)
-            history.train_acc.append(int(correct) / seen if classify else None)
+            history.train_loss.append(loss_sum / seen)
+            history.train_acc.append(correct / seen if classify else None)
             history.lr.append(optimizer.param_groups[0]["lr"])
             if val is not None:
                 vl, va = evaluate(model, val, loss_fn, device)
