@@ -7,7 +7,7 @@ gradient health), ``plotting``, ``explorers`` (live widgets), ``checks`` (exerci
 checkers), ``exercises`` (exercise generator), ``notebooks`` (execute notebooks),
 ``warmup`` (chapter 00), and one module per chapter topic: ``perceptron``, ``gradients``,
 ``batchnorm``, ``clipping``, ``rnn``, ``optim`` (from-scratch optimizers), ``landscapes``,
-``schedules``, ``lr_finder``.
+``schedules`` (+ ``schedule_experiments``), ``lr_finder``.
 """
 
 from .repro import environment_report, get_device, seed_everything, set_threads, setup

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as L
 
-from course_utils import data, models, schedules, training
+from course_utils import data, models, schedule_experiments, schedules, training
 from course_utils.schedules import (
     Plateau,
     Scheduler,
@@ -179,7 +179,7 @@ def test_plateau_example_actually_reduces():
 
 
 def test_compare_with_torch_all_match():
-    rows = schedules.compare_with_torch(200)
+    rows = schedule_experiments.compare_with_torch(200)
     assert len(rows) == 9
     assert {r["torch class"] for r in rows} >= {"OneCycleLR", "ReduceLROnPlateau", "CyclicLR"}
     assert all(r["max relative difference"] < 1e-12 for r in rows)
@@ -314,10 +314,10 @@ def test_bad_arguments_are_named():
 # ---------------------------------------------------------------------------------------
 # Runs, the explorer's compute, toy problems
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", schedules.RUN_SCHEDULES)
+@pytest.mark.parametrize("kind", schedule_experiments.RUN_SCHEDULES)
 def test_schedule_for_run_peaks_and_floors(kind):
     n, spe, peak, low = 120, 30, 0.8, 0.05
-    plan = schedules.schedule_for_run(kind, peak, n, spe, low)
+    plan = schedule_experiments.schedule_for_run(kind, peak, n, spe, low)
     if kind == "reduce on plateau":
         assert isinstance(plan, Plateau) and plan.lr == peak and plan.min_lr == pytest.approx(peak * low)
         return
@@ -333,48 +333,48 @@ def test_schedule_for_run_peaks_and_floors(kind):
 
 def test_train_with_schedule_records_every_step_and_epoch():
     splits = data.load_digits_data()
-    run = schedules.train_with_schedule("1cycle", splits, 0.5, epochs=2, seed=1)
+    run = schedule_experiments.train_with_schedule("1cycle", splits, 0.5, epochs=2, seed=1)
     steps = 2 * len(splits.loaders(batch_size=32)[0])
     assert len(run.step_lr) == len(run.step_loss) == steps
     assert_same(run.step_lr, lr_curve(lambda t: one_cycle(t, steps, 0.5, final_div_factor=4.0), steps))
     assert len(run.test_acc) == len(run.history.val_acc) == 2 and not run.diverged
-    again = schedules.train_with_schedule("1cycle", splits, 0.5, epochs=2, seed=1)
+    again = schedule_experiments.train_with_schedule("1cycle", splits, 0.5, epochs=2, seed=1)
     assert again.step_loss == run.step_loss  # seeded
-    plateau = schedules.train_with_schedule("reduce on plateau", splits, 0.5, epochs=2, seed=1)
+    plateau = schedule_experiments.train_with_schedule("reduce on plateau", splits, 0.5, epochs=2, seed=1)
     assert set(plateau.step_lr) <= {0.5, 0.15}  # the rate only changes between epochs
-    summary = schedules.summarize_runs([run, again], epoch=2, target=0.5)
+    summary = schedule_experiments.summarize_runs([run, again], epoch=2, target=0.5)
     assert summary["val mean"] == pytest.approx(run.history.val_acc[-1])
     assert summary["val std"] == 0.0 and summary["epochs to target"] == [1, 1]
 
 
 def test_explorer_compute_and_divergence():
     calls = []
-    result = schedules.explorer_compute("cosine restarts", 0.5, 0.01, 1, progress=calls.append)
+    result = schedule_experiments.explorer_compute("cosine restarts", 0.5, 0.01, 1, progress=calls.append)
     assert not result["diverged"] and result["val_acc"] > 0.5
     assert len(result["loss"]) == result["total_steps"] == len(result["planned_lr"])
     assert calls[-1] == pytest.approx(1.0) and calls == sorted(calls)
-    blown = schedules.explorer_compute("constant", 10.0, 0.01, 1)
+    blown = schedule_experiments.explorer_compute("constant", 10.0, 0.01, 1)
     assert blown["diverged"] and blown["val_acc"] is None and len(blown["loss"]) < blown["total_steps"]
-    fig = schedules.explorer_render(blown)
+    fig = schedule_experiments.explorer_render(blown)
     assert "diverged" in fig.axes[1].get_title()
 
 
 def test_noisy_quadratic_floor_matches_theory():
     for eta in (0.5, 0.05):
-        floor = schedules.sgd_on_noisy_quadratic(lambda t, eta=eta: eta, 3000, n_runs=400)[-1500:].mean()
+        floor = schedule_experiments.sgd_on_noisy_quadratic(lambda t, eta=eta: eta, 3000, n_runs=400)[-1500:].mean()
         assert floor == pytest.approx(eta / (2 - eta), rel=0.1)
-    decaying = schedules.sgd_on_noisy_quadratic(lambda t: power_schedule(t, 1.0, 1.0), 1000)
+    decaying = schedule_experiments.sgd_on_noisy_quadratic(lambda t: power_schedule(t, 1.0, 1.0), 1000)
     assert decaying[-1] < 0.5 * 0.01 / (2 - 0.01)  # below the floor of the small constant rate
 
 
 def test_plots_build():
     import matplotlib.pyplot as plt
 
-    fig = schedules.plot_schedule_gallery(total_steps=60, steps_per_epoch=10)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(schedules.RUN_SCHEDULES)
+    fig = schedule_experiments.plot_schedule_gallery(total_steps=60, steps_per_epoch=10)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(schedule_experiments.RUN_SCHEDULES)
     plt.close(fig)
-    run = schedules.train_with_schedule("constant", data.load_digits_data(), 0.2, epochs=1)
-    ax = schedules.plot_accuracy_curves({"constant": [run]}, target=0.9)
+    run = schedule_experiments.train_with_schedule("constant", data.load_digits_data(), 0.2, epochs=1)
+    ax = schedule_experiments.plot_accuracy_curves({"constant": [run]}, target=0.9)
     assert len(ax.lines) == 2
     plt.close(ax.figure)
 
@@ -382,8 +382,8 @@ def test_plots_build():
 def test_explorer_is_registered_and_updates():
     from course_utils import explorers
 
-    assert explorers.EXPLORERS["08 lr schedules"] is schedules.make_explorer
-    ex = schedules.make_explorer()
+    assert explorers.EXPLORERS["08 lr schedules"] is schedule_experiments.make_explorer
+    ex = schedule_experiments.make_explorer()
     first = ex.png
     assert ex.error is None and first and ex.progress_bar.value == 1.0
     ex.controls["epochs"].value = 1
