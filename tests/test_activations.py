@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils import activation_experiments, data, diagnostics, explorers, models
 from course_utils import activations as act
-from course_utils import data, diagnostics, explorers, models
 
 # every from-scratch module with the torch.nn module it must equal
 PAIRS = [
@@ -234,36 +234,36 @@ def test_replace_activations_swaps_every_activation():
 
 
 def test_build_mlp_uses_recommended_init_and_alpha_dropout():
-    net = act.build_mlp("selu", 64, 10, depth=3, width=400, dropout=0.1, alpha_dropout=True)
+    net = activation_experiments.build_mlp("selu", 64, 10, depth=3, width=400, dropout=0.1, alpha_dropout=True)
     assert sum(isinstance(m, nn.AlphaDropout) for m in net) == 3
     assert not any(type(m) is nn.Dropout for m in net)
     w = net[3].weight  # second hidden Linear: LeCun normal, std 1/sqrt(400)
     assert abs(float(w.detach().std()) - 1 / math.sqrt(400)) < 0.002
-    a = act.build_mlp("relu", 8, 2, seed=5)
-    b = act.build_mlp("relu", 8, 2, seed=5)
+    a = activation_experiments.build_mlp("relu", 8, 2, seed=5)
+    b = activation_experiments.build_mlp("relu", 8, 2, seed=5)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     with pytest.raises(TypeError, match="act_kwargs must be a dict"):
-        act.build_mlp("relu", 8, 2, act_kwargs=0.2)
+        activation_experiments.build_mlp("relu", 8, 2, act_kwargs=0.2)
 
 
 def test_layer_moments_worst_layer_and_settles_at():
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU())
     x = torch.randn(50, 3)
-    means, stds = act.layer_moments(net, x)
+    means, stds = activation_experiments.layer_moments(net, x)
     with torch.no_grad():
         h1 = torch.tanh(net[0](x))
         h2 = torch.relu(net[2](h1))
     np.testing.assert_allclose(means, [float(h1.mean()), float(h2.mean())], rtol=1e-6)
     np.testing.assert_allclose(stds, [float(h1.std()), float(h2.std())], rtol=1e-6)
-    assert act.worst_layer([0.0, 0.3, -0.05], [1.0, 1.1, 0.5]) == (3, -0.05, 0.5)
-    assert act.worst_layer([0.0, np.nan], [1.0, 1.0])[0] == 2
-    assert act.settles_at([0.5, 0.05, 0.0, 0.02], [3.0, 1.05, 0.98, 1.0]) == 2
-    assert act.settles_at([0.0, 0.0], [1.0, 1.0]) == 1
-    assert act.settles_at([0.0, 0.0], [1.0, 0.5]) is None
+    assert activation_experiments.worst_layer([0.0, 0.3, -0.05], [1.0, 1.1, 0.5]) == (3, -0.05, 0.5)
+    assert activation_experiments.worst_layer([0.0, np.nan], [1.0, 1.0])[0] == 2
+    assert activation_experiments.settles_at([0.5, 0.05, 0.0, 0.02], [3.0, 1.05, 0.98, 1.0]) == 2
+    assert activation_experiments.settles_at([0.0, 0.0], [1.0, 1.0]) == 1
+    assert activation_experiments.settles_at([0.0, 0.0], [1.0, 0.5]) is None
     with pytest.raises(ValueError, match="same nonzero length"):
-        act.worst_layer([0.0], [1.0, 1.0])
+        activation_experiments.worst_layer([0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="no activation modules"):
-        act.layer_moments(nn.Linear(3, 3), x)
+        activation_experiments.layer_moments(nn.Linear(3, 3), x)
 
 
 @pytest.fixture(scope="module")
@@ -272,83 +272,83 @@ def digits():
 
 
 def test_dead_unit_run_measures_with_diagnostics(digits):
-    run = act.dead_unit_run(digits, "relu", lr=0.01, epochs=1, depth=2, width=8, seed=0)
+    run = activation_experiments.dead_unit_run(digits, "relu", lr=0.01, epochs=1, depth=2, width=8, seed=0)
     assert len(run["dead"]) == 2 and run["history"].epochs == 1
-    net = act.build_mlp("relu", 64, 10, depth=2, width=8, seed=0).eval()
+    net = activation_experiments.build_mlp("relu", 64, 10, depth=2, width=8, seed=0).eval()
     stats = diagnostics.activation_stats(net, digits.X_train)
     assert run["dead_per_layer"][0] == [s.dead for s in stats]
     assert run["dead"][0] == pytest.approx(np.mean([s.dead for s in stats]))
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        act.dead_unit_run(digits, "relu", optimizer="rmsprop")
+        activation_experiments.dead_unit_run(digits, "relu", optimizer="rmsprop")
     with pytest.raises(TypeError, match="splits must be"):
-        act.dead_unit_run((digits.X_train, digits.y_train), "relu")
+        activation_experiments.dead_unit_run((digits.X_train, digits.y_train), "relu")
 
 
 def test_compare_activations_and_summary(digits):
-    recs = act.compare_activations(digits, ["tanh", "relu"], seeds=[0, 1], depth=1, width=8,
+    recs = activation_experiments.compare_activations(digits, ["tanh", "relu"], seeds=[0, 1], depth=1, width=8,
                                    epochs=2, lr=0.1, batch_size=256, target=0.5)
     assert [(r["activation"], r["seed"]) for r in recs] == [("tanh", 0), ("tanh", 1),
                                                             ("relu", 0), ("relu", 1)]
     for r in recs:
         assert r["val_acc"] == r["history"].val_acc[-1]
         assert r["epochs_to_target"] == r["history"].epochs_to(0.5)
-    rows = act.summarize_runs(recs)
+    rows = activation_experiments.summarize_runs(recs)
     accs = [r["val_acc"] for r in recs[:2]]
     assert rows[0]["acc_mean"] == pytest.approx(np.mean(accs))
     assert rows[0]["acc_std"] == pytest.approx(np.std(accs, ddof=1))
-    table = act.format_summary(rows, target=0.5)
+    table = activation_experiments.format_summary(rows, target=0.5)
     assert "tanh" in table and "epochs to 0.5" in table
     with pytest.raises(ValueError, match="activations\\[i\\] must be one of"):
-        act.compare_activations(digits, ["softplus"])
+        activation_experiments.compare_activations(digits, ["softplus"])
     with pytest.raises(ValueError, match="momentum must be in"):
-        act.compare_activations(digits, ["relu"], momentum=1.0)
+        activation_experiments.compare_activations(digits, ["relu"], momentum=1.0)
 
 
 def test_summary_of_runs_that_never_reach_the_target_and_preference_verdicts():
     recs = [{"activation": a, "seed": s, "val_acc": v, "epochs_to_target": e}
             for a, s, v, e in [("selu", 0, 0.95, 3), ("selu", 1, 0.97, 5),
                                ("elu", 0, 0.90, None), ("elu", 1, 0.92, 4)]]
-    rows = act.summarize_runs(recs)
+    rows = activation_experiments.summarize_runs(recs)
     assert rows[0]["epochs_mean"] == 4.0 and rows[1]["reached"] == 1
-    assert rows[1]["epochs_std"] == 0.0 and "never" not in act.format_summary(rows)
-    assert act.preference_verdicts(rows, order=("selu", "elu")) == [("selu", "elu", "holds")]
-    assert act.preference_verdicts(rows, order=("elu", "selu")) == [("elu", "selu", "reversed")]
-    close = act.summarize_runs(recs[:2] + [dict(recs[0], activation="tanh"),
+    assert rows[1]["epochs_std"] == 0.0 and "never" not in activation_experiments.format_summary(rows)
+    assert activation_experiments.preference_verdicts(rows, order=("selu", "elu")) == [("selu", "elu", "holds")]
+    assert activation_experiments.preference_verdicts(rows, order=("elu", "selu")) == [("elu", "selu", "reversed")]
+    close = activation_experiments.summarize_runs(recs[:2] + [dict(recs[0], activation="tanh"),
                                            dict(recs[1], activation="tanh")])
-    assert act.preference_verdicts(close, order=("selu", "tanh"))[0][2] == "tie"
+    assert activation_experiments.preference_verdicts(close, order=("selu", "tanh"))[0][2] == "tie"
     with pytest.raises(ValueError, match="rows lack activations"):
-        act.preference_verdicts(rows)
+        activation_experiments.preference_verdicts(rows)
     with pytest.raises(ValueError, match="records must be a non-empty list"):
-        act.summarize_runs([])
+        activation_experiments.summarize_runs([])
 
 
 def test_activation_curves_match_torch_and_mark_saturation():
-    r = act.activation_curves("leaky_relu", 0.3)
+    r = activation_experiments.activation_curves("leaky_relu", 0.3)
     x = torch.from_numpy(r["x"])
     np.testing.assert_allclose(r["f"], F.leaky_relu(x, 0.3).numpy())
     assert r["param_name"] == "negative_slope" and r["param"] == 0.3
-    s = act.activation_curves("sigmoid", 1.7, threshold=0.05)
+    s = activation_experiments.activation_curves("sigmoid", 1.7, threshold=0.05)
     sig = torch.sigmoid(torch.from_numpy(s["x"]))
     np.testing.assert_array_equal(s["saturated"], (sig * (1 - sig) < 0.05).numpy())
     assert s["param"] is None  # sigmoid has no parameter: ignored
     assert s["saturated"][0] and not s["saturated"][len(s["x"]) // 2]
-    rr = act.activation_curves("rrelu")
+    rr = activation_experiments.activation_curves("rrelu")
     assert np.all(rr["lower"] >= rr["upper"] - 1e-12) and np.all(rr["f"] <= rr["lower"] + 1e-12)
-    e = act.activation_curves("elu", 2.0)
+    e = activation_experiments.activation_curves("elu", 2.0)
     np.testing.assert_allclose(e["df"], np.where(e["x"] > 0, 1.0, 2.0 * np.exp(np.minimum(e["x"], 0))))
     with pytest.raises(ValueError, match="activation must be one of"):
-        act.activation_curves("softmax")
+        activation_experiments.activation_curves("softmax")
     with pytest.raises(ValueError, match="x_max must be greater than x_min"):
-        act.activation_curves("relu", x_min=1.0, x_max=0.0)
+        activation_experiments.activation_curves("relu", x_min=1.0, x_max=0.0)
 
 
 def test_layer_distributions_match_a_direct_forward_and_leave_rng_alone():
     state = torch.get_rng_state()
-    r = act.layer_distributions("relu", "he_normal", depth=4, width=16, n_samples=64, seed=2)
+    r = activation_experiments.layer_distributions("relu", "he_normal", depth=4, width=16, n_samples=64, seed=2)
     assert torch.equal(torch.get_rng_state(), state)
     # the first 4 hidden layers of a MAX_DEPTH-layer models.mlp seeded with 2
     torch.manual_seed(2)
-    net = models.mlp(16, 10, depth=act.MAX_DEPTH, width=16, activation="relu", init="he_normal")
+    net = models.mlp(16, 10, depth=activation_experiments.MAX_DEPTH, width=16, activation="relu", init="he_normal")
     h = torch.randn(64, 16, generator=torch.Generator().manual_seed(2))
     stds, hs = [], []
     with torch.no_grad():
@@ -362,12 +362,12 @@ def test_layer_distributions_match_a_direct_forward_and_leave_rng_alone():
     np.testing.assert_allclose(r["density"][:, 1], expected, atol=1.5 / hs[1].numel())
     np.testing.assert_allclose(r["density"].sum(axis=0), 1.0)
     assert r["dead"][0] is not None and r["saturated"][0] is None
-    deeper = act.layer_distributions("relu", "he_normal", depth=6, width=16, n_samples=64, seed=2)
+    deeper = activation_experiments.layer_distributions("relu", "he_normal", depth=6, width=16, n_samples=64, seed=2)
     np.testing.assert_allclose(deeper["std"][:4], r["std"])
     with pytest.raises(ValueError, match="depth must be in"):
-        act.layer_distributions(depth=act.MAX_DEPTH + 1)
+        activation_experiments.layer_distributions(depth=activation_experiments.MAX_DEPTH + 1)
     with pytest.raises(ValueError, match="init must be one of"):
-        act.layer_distributions(init="orthogonal")
+        activation_experiments.layer_distributions(init="orthogonal")
 
 
 @pytest.mark.parametrize(("name", "control", "value"),
