@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course_utils import batchnorm as B
-from course_utils import data, training
+from course_utils import batchnorm_experiments, data, training
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_loss_along_gradient_matches_a_manual_step_and_leaves_the_model_alone():
     model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
     X, y = torch.randn(20, 4), torch.randint(0, 3, (20,))
     before = copy.deepcopy(model.state_dict())
-    res = B.loss_along_gradient(model, X, y, step_sizes=(0.0, 0.5))
+    res = batchnorm_experiments.loss_along_gradient(model, X, y, step_sizes=(0.0, 0.5))
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
     manual = copy.deepcopy(model).train()
@@ -230,17 +230,17 @@ def test_accuracy_in_mode_eval_matches_evaluate_and_train_mode_moves_running_sta
     training.fit(model, digits.loaders(64)[0], epochs=1, lr=0.3, progress=False)
     model.eval()
     _, acc = training.evaluate(model, digits.test())
-    assert B.accuracy_in_mode(model, *digits.test(), train_mode=False) == pytest.approx(acc)
+    assert batchnorm_experiments.accuracy_in_mode(model, *digits.test(), train_mode=False) == pytest.approx(acc)
     rm = model[1].running_mean.clone()
-    B.accuracy_in_mode(model, *digits.test(), train_mode=True, batch_size=10, sort_by_label=True)
+    batchnorm_experiments.accuracy_in_mode(model, *digits.test(), train_mode=True, batch_size=10, sort_by_label=True)
     assert not model.training  # the mode flag is restored ...
     assert not torch.equal(model[1].running_mean, rm)  # ... the running statistics are not
 
 
 def test_record_activation_stats_does_not_disturb_training(digits):
     kw = dict(depth=2, width=16, epochs=2, batch_size=128, seed=3)
-    rec = B.record_activation_stats(digits, "batch", 0.2, every=3, probe_size=64, **kw)
-    _, plain = B.run(digits, "batch", 0.2, **kw)
+    rec = batchnorm_experiments.record_activation_stats(digits, "batch", 0.2, every=3, probe_size=64, **kw)
+    _, plain = batchnorm_experiments.run(digits, "batch", 0.2, **kw)
     assert rec["history"].val_acc == plain.val_acc
     n_steps = 2 * len(digits.loaders(128)[0])
     assert list(rec["steps"]) == [0, *range(3, n_steps + 1, 3)]
@@ -249,27 +249,27 @@ def test_record_activation_stats_does_not_disturb_training(digits):
 
 
 def test_lr_sweep_rows_and_table(digits):
-    rows = B.lr_sweep(digits, [0.1, 1e3], ["none", "batch"], depth=4, width=16, epochs=1,
+    rows = batchnorm_experiments.lr_sweep(digits, [0.1, 1e3], ["none", "batch"], depth=4, width=16, epochs=1,
                       batch_size=256, record_at=0.1, every=2, target=0.0)
     assert [(r["norm"], r["lr"]) for r in rows] == [("none", 0.1), ("none", 1e3),
                                                      ("batch", 0.1), ("batch", 1e3)]
     assert rows[1]["diverged"] and rows[1]["val_acc"] is None
     assert rows[0]["record"] is not None and rows[1]["record"] is None
     assert rows[0]["epochs_to_target"] == 1
-    table = B.sweep_table(rows)
+    table = batchnorm_experiments.sweep_table(rows)
     assert "diverged" in table and table.splitlines()[0].split() == ["lr", "none", "batch"]
 
 
 def test_time_per_step_is_positive(digits):
     model = B.norm_mlp(64, 10, depth=1, width=8)
-    assert B.time_per_step(model, digits.X_train[:32], digits.y_train[:32], steps=2,
+    assert batchnorm_experiments.time_per_step(model, digits.X_train[:32], digits.y_train[:32], steps=2,
                            repeats=1) > 0
 
 
 def test_running_stats_trajectory_equals_torch_batchnorm_fed_the_same_batches():
-    res = B.running_stats_trajectory(8, 0.2, steps=60, shift_at=30, means=(1.0, -2.0),
+    res = batchnorm_experiments.running_stats_trajectory(8, 0.2, steps=60, shift_at=30, means=(1.0, -2.0),
                                      stds=(2.0, 0.5), seed=4)
-    z = B.batches_for_trajectory(8, 60, 4)
+    z = batchnorm_experiments.batches_for_trajectory(8, 60, 4)
     bn = nn.BatchNorm1d(1, momentum=0.2).double()
     for t in range(60):
         mu, sd = (1.0, 2.0) if t < 30 else (-2.0, 0.5)
@@ -287,22 +287,22 @@ def test_running_stats_trajectory_equals_torch_batchnorm_fed_the_same_batches():
 
 
 def test_running_stats_trajectory_behaviour():
-    big = B.running_stats_trajectory(256, 0.1, shift_at=None)
-    small = B.running_stats_trajectory(4, 0.1, shift_at=None)
+    big = batchnorm_experiments.running_stats_trajectory(256, 0.1, shift_at=None)
+    small = batchnorm_experiments.running_stats_trajectory(4, 0.1, shift_at=None)
     # batch means scatter like sigma / sqrt(B)
     assert np.std(big["batch_mean"]) == pytest.approx(1.5 / 16, rel=0.25)
     assert np.std(small["batch_mean"]) == pytest.approx(1.5 / 2, rel=0.25)
     assert abs(big["eval_mean"][-1]) < 0.1 and abs(big["eval_std"][-1] - 1) < 0.05
-    last = B.running_stats_trajectory(16, 1.0)
+    last = batchnorm_experiments.running_stats_trajectory(16, 1.0)
     np.testing.assert_allclose(last["running_mean"], last["batch_mean"])
-    slow = B.running_stats_trajectory(64, 0.001)  # barely moves from its initial 0 and 1
+    slow = batchnorm_experiments.running_stats_trajectory(64, 0.001)  # barely moves from its initial 0 and 1
     assert abs(slow["running_mean"][-1]) < 0.5 and abs(slow["eval_mean"][-1]) > 0.5
 
 
 def test_render_and_explorer():
-    fig = B.render_running_stats(B.running_stats_trajectory(16, 0.1))
+    fig = batchnorm_experiments.render_running_stats(batchnorm_experiments.running_stats_trajectory(16, 0.1))
     assert isinstance(fig, Figure) and fig.axes[0].get_xlabel() == "training step"
-    e = B.make_explorer()
+    e = batchnorm_experiments.make_explorer()
     assert e.png and e.error is None
     e.controls["batch_size"].value = 2
     assert e.error is None and e.result["batch_size"] == 2
@@ -327,11 +327,11 @@ def test_render_and_explorer():
     (lambda: B.norm_mlp(4, 2, norm="group"), ValueError, "norm must be one of"),
     (lambda: B.norm_mlp(4, 2, placement="middle"), ValueError, "placement must be one of"),
     (lambda: B.to_scratch_batchnorm("model"), TypeError, "model must be an nn.Module"),
-    (lambda: B.running_stats_trajectory(1, 0.1), ValueError, "batch_size must be in"),
-    (lambda: B.running_stats_trajectory(8, -0.1), ValueError, "momentum must be in"),
-    (lambda: B.lr_sweep("digits", [0.1]), TypeError, "splits must be a"),
-    (lambda: B.sweep_table([]), TypeError, "rows must be"),
-    (lambda: B.render_running_stats({}), TypeError, "result must be"),
+    (lambda: batchnorm_experiments.running_stats_trajectory(1, 0.1), ValueError, "batch_size must be in"),
+    (lambda: batchnorm_experiments.running_stats_trajectory(8, -0.1), ValueError, "momentum must be in"),
+    (lambda: batchnorm_experiments.lr_sweep("digits", [0.1]), TypeError, "splits must be a"),
+    (lambda: batchnorm_experiments.sweep_table([]), TypeError, "rows must be"),
+    (lambda: batchnorm_experiments.render_running_stats({}), TypeError, "result must be"),
 ])
 def test_arguments_are_validated(call, error, match):
     with pytest.raises(error, match=match):
