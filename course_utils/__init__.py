@@ -7,7 +7,9 @@ gradient health), ``plotting``, ``explorers`` (live widgets), ``checks`` (exerci
 checkers), ``exercises`` (exercise generator), ``notebooks`` (execute notebooks),
 ``warmup`` (chapter 00), and one module per chapter topic: ``perceptron``, ``gradients``,
 ``batchnorm``, ``clipping``, ``rnn``, ``optim`` (from-scratch optimizers), ``landscapes``,
-``schedules`` (+ ``schedule_experiments``), ``lr_finder``.
+``schedules``, ``lr_finder``; the experiments and explorers of a chapter sit beside its
+algorithm module (``activation_experiments``, ``batchnorm_experiments``,
+``schedule_experiments``, ``optim.experiments``).
 """
 
 from .repro import environment_report, get_device, seed_everything, set_threads, setup
