@@ -21,7 +21,7 @@ from .activations import (
     get_activation,
     replace_activations,
 )
-from .data import Batches, Splits
+from .data import Batches, check_splits
 from .diagnostics import activation_stats, layer_stats
 from .plotting import new_figure
 from .training import History, fit
@@ -40,12 +40,6 @@ RECOMMENDED_INIT = {
 
 #: The usual rule of thumb (Géron, ch. 11): SELU > ELU > LeakyReLU > ReLU > tanh > sigmoid.
 PREFERENCE_ORDER = ("selu", "elu", "leaky_relu", "relu", "tanh", "sigmoid")
-
-
-def _check_splits(splits):
-    if not isinstance(splits, Splits):
-        raise TypeError(f"splits must be a course_utils.data.Splits, got {type(splits).__name__}")
-    return splits
 
 
 def build_mlp(activation: str, in_features: int, out_features: int, *, depth: int = 3,
@@ -146,7 +140,7 @@ def dead_unit_run(splits, activation: str, *, lr: float = 0.05, epochs: int = 8,
     (``diagnostics``' definition): for ReLU it then gets no gradient, ever.  Returns
     ``{"dead": [fraction of hidden units dead, before training and after each epoch],
     "dead_per_layer": [[...] per measurement], "history": History}``."""
-    splits = _check_splits(splits)
+    splits = check_splits(splits)
     lr = check_float("lr", lr, min_value=0.0, min_inclusive=False)
     epochs = check_int("epochs", epochs, min_value=1)
     check_choice("optimizer", optimizer, ["adam", "sgd"])
@@ -186,7 +180,7 @@ def compare_activations(splits, activations=("sigmoid", "tanh", "relu", "leaky_r
     """Train the same MLP with each activation (its recommended init) for each seed with
     SGD + momentum; one record per run: activation, seed, val_acc (final), best_val_acc,
     epochs_to_target (None if never reached), diverged, history."""
-    splits = _check_splits(splits)
+    splits = check_splits(splits)
     activations = [check_choice("activations[i]", a, RECOMMENDED_INIT) for a in activations]
     seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
     if not activations or not seeds:

@@ -27,12 +27,6 @@ from .validation import (
 
 # chapter computations: training runs and what they measure
 # --------------------------------------------------------------------------------------
-def _check_splits(splits):
-    if not isinstance(splits, data.Splits):
-        raise TypeError(f"splits must be a course_utils.data.Splits, got {type(splits).__name__}")
-    return splits
-
-
 def run(splits, norm: str = "batch", lr: float = 0.1, *, epochs: int = 6, batch_size: int = 64,
         seed: int = 0, placement: str = "before", depth: int = 10, width: int = 100,
         activation: str = "relu", init: str = "he_normal", on_step=None, before=None,
@@ -43,7 +37,7 @@ def run(splits, norm: str = "batch", lr: float = 0.1, *, epochs: int = 6, batch_
     ``n_train`` keeps only the first that many training examples (None: all);
     ``before(model)``, if given, is called once on the fresh model before training;
     ``on_step`` is passed to ``training.fit``."""
-    _check_splits(splits)
+    data.check_splits(splits)
     seed = check_int("seed", seed, min_value=0)
     lr = check_float("lr", lr, min_value=0.0, min_inclusive=False)
     if before is not None and not callable(before):
@@ -182,7 +176,7 @@ def record_activation_stats(splits, norm: str = "batch", lr: float = 0.1, *, eve
     (T,), ``mean``/``std`` (T, layers), ``loss_range`` (T,) = max − min of the loss along
     the gradient, ``grad_change`` (T,) = its largest gradient change, ``history``,
     ``model``.  A diverged run stops recording at the last finite step."""
-    _check_splits(splits)
+    data.check_splits(splits)
     every = check_int("every", every, min_value=1)
     probe_size = check_int("probe_size", probe_size, min_value=2)
     X, y = splits.X_train[:probe_size], splits.y_train[:probe_size]

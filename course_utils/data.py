@@ -60,6 +60,14 @@ class Splits:
                 f"{self.n_classes} classes)")
 
 
+def check_splits(splits, name: str = "splits") -> Splits:
+    """Return ``splits`` if it is a :class:`Splits`; otherwise say what is expected."""
+    if not isinstance(splits, Splits):
+        raise TypeError(f"{name} must be a course_utils.data.Splits (e.g. from "
+                        f"load_digits_data()), got {type(splits).__name__}")
+    return splits
+
+
 class Batches:
     """Mini-batches from in-memory tensors: a fast, seeded stand-in for a DataLoader.
 

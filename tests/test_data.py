@@ -87,3 +87,10 @@ def test_bad_arguments_are_named():
         data.Batches(torch.ones(3, 1), torch.ones(2))
     with pytest.raises(ValueError, match="size must be in"):
         data.draw_shapes(4, size=4)
+
+
+def test_check_splits_names_what_is_expected():
+    s = data.make_moons_data(50)
+    assert data.check_splits(s) is s
+    with pytest.raises(TypeError, match="splits must be a course_utils.data.Splits"):
+        data.check_splits((s.X_train, s.y_train))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import Splits
+from ..data import Splits, check_splits
 from ..models import mlp
 from ..training import History, evaluate, fit
 from ..validation import check_bool, check_choice, check_float, check_int
@@ -137,8 +137,7 @@ def trajectory_gap(splits: Splits, first: tuple, second: tuple, *, steps: int = 
     """Largest |θ₁ − θ₂| over ``steps`` steps of two runs from the same weights on the same
     batches: run i uses ``first``/``second`` = ``(optimizer class, kwargs)`` and the loss
     CE + (l2[i]/2)·Σ‖θ‖² (a penalty on every parameter, as ``weight_decay`` applies it)."""
-    if not isinstance(splits, Splits):
-        raise TypeError(f"splits must be a data.Splits, got {type(splits).__name__}")
+    check_splits(splits)
     steps = check_int("steps", steps, min_value=1)
     l2 = [check_float(f"l2[{i}]", v, min_value=0.0) for i, v in enumerate(l2)]
     torch.manual_seed(check_int("seed", seed, min_value=0))
@@ -235,8 +234,7 @@ def compare_optimizers(splits: Splits, optimizers: dict, *, seeds=(0, 1, 2), epo
     ``record(optimizer)`` (optional) is called every ``every`` steps and its values kept in
     ``Run.record``; ``keep_models`` keeps each trained model and its optimizer in the Run.
     ``progress(fraction)`` (optional) is called after each run."""
-    if not isinstance(splits, Splits):
-        raise TypeError(f"splits must be a data.Splits, got {type(splits).__name__}")
+    check_splits(splits)
     if not isinstance(optimizers, dict) or not optimizers:
         raise TypeError("optimizers must be a non-empty dict {name: (optimizer class, kwargs)}")
     for name, spec in optimizers.items():
