@@ -12,7 +12,7 @@ import statistics
 import sys
 
 import course_utils
-from course_utils import explorers
+from course_utils.core import explorers
 
 
 def main():

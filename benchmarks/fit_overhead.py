@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import course_utils as cu
-from course_utils import data, models, training
+from course_utils.core import data, models, training
 
 EPOCHS, REPEATS = 5, 15
 

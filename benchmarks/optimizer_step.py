@@ -1,4 +1,4 @@
-"""Step time of each from-scratch optimizer (course_utils.optim) against torch.optim's.
+"""Step time of each from-scratch optimizer (course_utils.scratch.optim) against torch.optim's.
 
     .venv/bin/python benchmarks/optimizer_step.py [--width 128] [--steps 30] [--repeats 9]
 
@@ -20,7 +20,8 @@ import time
 import torch
 
 import course_utils as cu
-from course_utils import models, optim
+from course_utils.core import models
+from course_utils.scratch import optim
 
 SETTINGS = {
     "SGD": dict(lr=0.01, momentum=0.9),

@@ -12,7 +12,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course_utils.notebooks import execute_notebook  # noqa: E402
+from course_utils.tools.notebooks import execute_notebook  # noqa: E402
 
 
 def main(paths):

@@ -12,7 +12,7 @@ import time
 import torch
 
 import course_utils as cu
-from course_utils import data, models, training
+from course_utils.core import data, models, training
 
 
 def run(make_model, splits, threads):

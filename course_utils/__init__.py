@@ -1,18 +1,21 @@
 """course_utils: the tested helpers every notebook of the course imports.
 
-Modules (each small and named for what it holds): ``repro`` (seed, threads, device),
-``data`` (bundled and generated datasets), ``models`` (MLP builder, small CNN),
-``activations``, ``initializers``, ``training`` (``fit``), ``diagnostics`` (activation and
-gradient health), ``plotting``, ``explorers`` (live widgets), ``checks`` (exercise
-checkers), ``exercises`` (exercise generator), ``notebooks`` (execute notebooks),
-``warmup`` (chapter 00), and one module per chapter topic: ``perceptron``, ``gradients``,
-``batchnorm``, ``clipping``, ``rnn``, ``optim`` (from-scratch optimizers), ``landscapes``,
-``schedules``, ``lr_finder``; the experiments and explorers of a chapter sit beside its
-algorithm module (``activation_experiments``, ``batchnorm_experiments``,
-``schedule_experiments``, ``optim.experiments``).
+Four layers, each importing only the ones above it in this list:
+
+``core``      the framework every chapter stands on: ``repro`` (seeds, threads, device),
+              ``validation``, ``data``, ``models``, ``training`` (``fit``), ``plotting``,
+              ``explorers`` (the live-widget pattern), ``diagnostics``.
+``scratch``   from-scratch algorithms, each tested equal to its PyTorch or scikit-learn
+              counterpart: ``perceptron``, ``activations``, ``init``, ``batchnorm``,
+              ``clipping``, ``rnn``, ``optim``, ``schedules``, ``lr_finder``, ``landscapes``.
+``chapters``  ``chNN_topic``: one chapter's experiments and explorers (nothing imports them).
+``checks``    ``chNN_topic``: the exercise checkers (import what they check).
+
+``tools`` holds the notebook executor and the exercise generator.  ``setup()`` is here
+because every notebook calls it first: ``device = cu.setup(seed=0)``.
 """
 
-from .repro import environment_report, get_device, seed_everything, set_threads, setup
+from .core.repro import environment_report, get_device, seed_everything, set_threads, setup
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["environment_report", "get_device", "seed_everything", "set_threads", "setup"]

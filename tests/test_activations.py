@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import activation_experiments, data, diagnostics, explorers, models
-from course_utils import activations as act
+from course_utils.chapters import ch04_activations as activation_experiments
+from course_utils.core import data, diagnostics, explorers, models
+from course_utils.scratch import activations as act
 
 # every from-scratch module with the torch.nn module it must equal
 PAIRS = [

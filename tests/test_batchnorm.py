@@ -1,4 +1,4 @@
-"""course_utils.batchnorm: the from-scratch layers against PyTorch's, and the chapter's
+"""course_utils.scratch.batchnorm: the from-scratch layers against PyTorch's, and the chapter's
 computations (each compared with PyTorch on the same inputs where there is a counterpart)."""
 
 import copy
@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import batchnorm as B
-from course_utils import batchnorm_experiments, data, training
+from course_utils.chapters import ch05_batch_norm as batchnorm_experiments
+from course_utils.core import data, training
+from course_utils.scratch import batchnorm as B
 
 
 @pytest.fixture(scope="module")

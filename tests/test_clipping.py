@@ -1,4 +1,4 @@
-"""course_utils.clipping against torch.nn.utils.clip_grad_value_ / clip_grad_norm_."""
+"""course_utils.scratch.clipping against torch.nn.utils.clip_grad_value_ / clip_grad_norm_."""
 
 import math
 
@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import clipping, explorers, plotting, training
+from course_utils.chapters import ch06_gradient_clipping as ch06
+from course_utils.core import explorers, plotting, training
+from course_utils.scratch import clipping
 
 
 def _grads(seed=0, scales=(3.0, 0.05, 1.0), dtype=torch.float32):
@@ -192,22 +194,22 @@ def test_cliff_gradient_matches_autograd():
     rng = np.random.default_rng(1)
     w = rng.uniform([-8, -5], [4, 5], size=(200, 2))
     w = np.vstack([w, [[1.0, 0.0], [0.9, 0.1], [1.02, -0.05]]])  # on the wall
-    c = clipping.CLIFF
+    c = ch06.CLIFF
     t = torch.tensor(w, dtype=torch.float64, requires_grad=True)
     u = c["steepness"] * (t[:, 0] + c["tilt"] * t[:, 1] - c["offset"])
     loss = 0.5 * (c["curv1"] * (t[:, 0] - c["center1"]) ** 2 + c["curv2"] * t[:, 1] ** 2) \
         + c["height"] * torch.sigmoid(u)
     loss.sum().backward()
-    L, g1, g2 = clipping.cliff_loss(w[:, 0], w[:, 1])
+    L, g1, g2 = ch06.cliff_loss(w[:, 0], w[:, 1])
     np.testing.assert_allclose(L, loss.detach().numpy(), rtol=1e-10)
     np.testing.assert_allclose(np.c_[g1, g2], t.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
 def test_descend_without_clipping_is_plain_gradient_descent():
-    tr = clipping.descend(clipping.cliff_loss, (-6.0, 3.0), lr=0.1, steps=20, method="none")
+    tr = ch06.descend(ch06.cliff_loss, (-6.0, 3.0), lr=0.1, steps=20, method="none")
     w = np.array([-6.0, 3.0])
     for k in range(20):
-        _, g1, g2 = clipping.cliff_loss(*w)
+        _, g1, g2 = ch06.cliff_loss(*w)
         w = w - 0.1 * np.array([g1, g2])
         np.testing.assert_allclose(tr.points[k + 1], w, rtol=1e-12)
     assert len(tr.losses) == 21 and not tr.diverged
@@ -215,9 +217,9 @@ def test_descend_without_clipping_is_plain_gradient_descent():
 
 def test_descend_with_clipping_bounds_every_step():
     lr, tau = 0.6, 1.0
-    by_norm = clipping.descend(lr=lr, steps=80, method="norm", threshold=tau)
-    by_value = clipping.descend(lr=lr, steps=80, method="value", threshold=tau)
-    none = clipping.descend(lr=lr, steps=80, method="none")
+    by_norm = ch06.descend(lr=lr, steps=80, method="norm", threshold=tau)
+    by_value = ch06.descend(lr=lr, steps=80, method="value", threshold=tau)
+    none = ch06.descend(lr=lr, steps=80, method="none")
     steps_norm = np.linalg.norm(np.diff(by_norm.points, axis=0), axis=1)
     steps_value = np.abs(np.diff(by_value.points, axis=0))
     assert steps_norm.max() <= lr * tau * (1 + 1e-6)
@@ -230,12 +232,12 @@ def test_descend_with_clipping_bounds_every_step():
 def test_descend_reports_divergence():
     def blows_up(w1, w2):
         return np.inf, np.inf, 0.0
-    tr = clipping.descend(blows_up, (0.0, 0.0), lr=0.1, steps=5)
+    tr = ch06.descend(blows_up, (0.0, 0.0), lr=0.1, steps=5)
     assert tr.diverged and len(tr.points) == 1
 
 
 def test_clip_2d_vectors_norms_and_cosines():
-    r = clipping.clip_2d(4.0, 1.0, 1.5)
+    r = ch06.clip_2d(4.0, 1.0, 1.5)
     np.testing.assert_allclose(r["value"], [1.5, 1.0])
     np.testing.assert_allclose(r["norm"], np.array([4.0, 1.0]) * 1.5 / (math.hypot(4, 1) + 1e-6))
     expected_cos = (4 * 1.5 + 1 * 1.0) / (math.hypot(4, 1) * math.hypot(1.5, 1.0))
@@ -243,23 +245,23 @@ def test_clip_2d_vectors_norms_and_cosines():
     assert r["cos_norm"] == pytest.approx(1.0, abs=1e-12)
     assert r["norm_norm"] == pytest.approx(1.5, rel=1e-6)
     # a diagonal gradient keeps its direction under value clipping too
-    assert clipping.clip_2d(3.0, 3.0, 1.0)["cos_value"] == pytest.approx(1.0, abs=1e-12)
-    assert clipping.clip_2d(0.0, 0.0, 1.0)["cos_value"] == 1.0
+    assert ch06.clip_2d(3.0, 3.0, 1.0)["cos_value"] == pytest.approx(1.0, abs=1e-12)
+    assert ch06.clip_2d(0.0, 0.0, 1.0)["cos_value"] == 1.0
 
 
 def test_cliff_runs_and_renders():
-    runs = clipping.cliff_runs(lr=0.6, threshold=1.0, steps=40)
+    runs = ch06.cliff_runs(lr=0.6, threshold=1.0, steps=40)
     assert set(runs) == {"none", "value", "norm"}
     assert runs["none"].longest_step > runs["norm"].longest_step
-    fig = clipping.render_cliff_runs(runs, {})
+    fig = ch06.render_cliff_runs(runs, {})
     assert len(fig.axes[0].lines) >= 3
-    assert plotting.figure_to_png(clipping.render_clip_2d(clipping.clip_2d(1, 2, 1)))
+    assert plotting.figure_to_png(ch06.render_clip_2d(ch06.clip_2d(1, 2, 1)))
 
 
 def test_explorers_are_registered():
     # tests/test_explorers.py drives every registered explorer to its extremes
-    for name, factory in (("06 clip a 2-D gradient", clipping.make_clip_explorer),
-                          ("06 cliff trajectory", clipping.make_cliff_explorer)):
+    for name, factory in (("06 clip a 2-D gradient", ch06.make_clip_explorer),
+                          ("06 cliff trajectory", ch06.make_cliff_explorer)):
         assert explorers.EXPLORERS[name] is factory
 
 
@@ -281,10 +283,10 @@ def test_validation_messages():
     with pytest.raises(ValueError, match="same shapes"):
         clipping.cosine_similarity([torch.ones(2)], [torch.ones(3)])
     with pytest.raises(ValueError, match="start must be 2 finite numbers"):
-        clipping.descend(start=(1.0, 2.0, 3.0))
+        ch06.descend(start=(1.0, 2.0, 3.0))
     with pytest.raises(TypeError, match="parameters must be an nn.Module or an iterable"):
         clipping.clip_gradients_(3, "norm", 1.0)
     with pytest.raises(ValueError, match="norms must not be empty"):
         clipping.norm_statistics([])
     with pytest.raises(TypeError, match="w1 must have a numeric dtype"):
-        clipping.cliff_loss("x", 0.0)
+        ch06.cliff_loss("x", 0.0)

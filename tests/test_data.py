@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from course_utils import data
+from course_utils.core import data
 
 
 def test_digits_split_sizes_stratified_and_standardized_with_train_stats():
@@ -92,5 +92,5 @@ def test_bad_arguments_are_named():
 def test_check_splits_names_what_is_expected():
     s = data.make_moons_data(50)
     assert data.check_splits(s) is s
-    with pytest.raises(TypeError, match="splits must be a course_utils.data.Splits"):
+    with pytest.raises(TypeError, match="splits must be a course_utils.core.data.Splits"):
         data.check_splits((s.X_train, s.y_train))

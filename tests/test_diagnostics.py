@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from course_utils import activations, data, diagnostics, models, plotting, training  # noqa: E402
+from course_utils.core import data, diagnostics, models, plotting, training  # noqa: E402
+from course_utils.scratch import activations
 
 
 def _linear_model_and_data(n=6, d=3, k=2):

@@ -5,7 +5,7 @@ import pathlib
 import nbformat
 import pytest
 
-from course_utils import exercises
+from course_utils.tools import exercises
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

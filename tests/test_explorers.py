@@ -7,7 +7,7 @@ import ipywidgets as widgets
 import pytest
 
 import course_utils
-from course_utils import explorers, plotting
+from course_utils.core import explorers, plotting
 
 # import every module so their @register_explorer factories are known
 for _m in pkgutil.walk_packages(course_utils.__path__, "course_utils."):
@@ -70,7 +70,7 @@ def test_explorer_display_text_is_deterministic():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     # what strict nbval compares is our text, not widget reprs
     from unittest import mock
-    with mock.patch("course_utils.explorers.display") as disp:
+    with mock.patch("course_utils.core.explorers.display") as disp:
         e._ipython_display_()
     assert disp.call_args_list[0].args[0]["text/plain"] == "toy — controls: n, scale, kind, show"
 

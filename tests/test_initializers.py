@@ -8,8 +8,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_utils import diagnostics, models
-from course_utils import initializers as ini
+from course_utils.chapters import ch03_initialization as ch03
+from course_utils.core import diagnostics, models
+from course_utils.scratch import init as ini
 
 
 def gen(seed=0):
@@ -46,8 +47,8 @@ def test_selu_gain_pitfall():
     """calculate_gain('selu') is 3/4, not the 1 that self-normalization needs: with it a deep
     SELU stack's activations shrink, with LeCun normal (gain 1) they keep std ≈ 1."""
     assert ini.calculate_gain("selu") == nn.init.calculate_gain("selu") == 0.75
-    good = ini.forward_stats("lecun_normal", "selu", depth=50, width=128, n_samples=500)
-    bad = ini.forward_stats("lecun_normal", "selu", depth=50, width=128, n_samples=500,
+    good = ch03.forward_stats("lecun_normal", "selu", depth=50, width=128, n_samples=500)
+    bad = ch03.forward_stats("lecun_normal", "selu", depth=50, width=128, n_samples=500,
                             gain=ini.calculate_gain("selu"))
     assert 0.8 < good[-1].std < 1.2 and abs(good[-1].mean) < 0.2
     assert bad[-1].std < 0.5 * good[-1].std
@@ -173,7 +174,7 @@ def test_scheme_std_values():
 @pytest.mark.parametrize("scheme", ini.SCHEMES)
 def test_init_layer_linear_and_conv(scheme):
     for layer in (nn.Linear(120, 80), nn.Conv2d(8, 16, 3)):
-        ini.init_layer(layer, scheme, gain=1.0, std=0.05, value=0.3, generator=gen(0))
+        models.init_layer(layer, scheme, gain=1.0, std=0.05, value=0.3, generator=gen(0))
         fi, fo = ini.fan_in_and_fan_out(layer.weight)
         w = layer.weight.detach()
         if scheme == "zeros":
@@ -191,7 +192,7 @@ def test_init_layer_linear_and_conv(scheme):
 
 def test_default_scheme_matches_reset_parameters_distribution():
     layer = nn.Linear(400, 300)
-    ini.init_layer(layer, "default", generator=gen(1))
+    models.init_layer(layer, "default", generator=gen(1))
     torch.manual_seed(1)
     ref = nn.Linear(400, 300)
     assert float(layer.weight.detach().abs().max()) <= 1 / 20
@@ -199,8 +200,8 @@ def test_default_scheme_matches_reset_parameters_distribution():
 
 
 def test_initialize_model_reproducible_and_mlp_uses_it():
-    m1 = ini.initialize(models.mlp(64, 10, depth=3, width=32), "he_normal", generator=gen(5))
-    m2 = ini.initialize(models.mlp(64, 10, depth=3, width=32), "he_normal", generator=gen(5))
+    m1 = models.initialize(models.mlp(64, 10, depth=3, width=32), "he_normal", generator=gen(5))
+    m2 = models.initialize(models.mlp(64, 10, depth=3, width=32), "he_normal", generator=gen(5))
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert torch.equal(p, q)
     m = models.mlp(64, 10, depth=3, width=256, init="lecun_normal", gain=2.0)
@@ -222,7 +223,7 @@ def test_constant_init_keeps_units_identical_through_training():
     assert not torch.all(model[0].weight == 0.1)  # it did learn something
     assert ini.distinct_units(model[0].weight) == 1
     assert ini.distinct_units(model[2].weight) == 1
-    he = ini.initialize(models.mlp(5, 3, depth=2, width=8), "he_normal", generator=gen(0))
+    he = models.initialize(models.mlp(5, 3, depth=2, width=8), "he_normal", generator=gen(0))
     assert ini.distinct_units(he[0].weight) == 8
 
 
@@ -234,16 +235,16 @@ def test_distinct_units_matches_unique_rows():
 
 # ------------------------------------------------------------------ forward statistics
 def test_forward_stats_use_diagnostics_and_classic_results():
-    he = ini.forward_stats("he_normal", "relu", depth=50, width=128, n_samples=400)
-    xa = ini.forward_stats("xavier_normal", "relu", depth=50, width=128, n_samples=400)
-    lin = ini.forward_stats("lecun_normal", "linear", depth=50, width=128, n_samples=400)
+    he = ch03.forward_stats("he_normal", "relu", depth=50, width=128, n_samples=400)
+    xa = ch03.forward_stats("xavier_normal", "relu", depth=50, width=128, n_samples=400)
+    lin = ch03.forward_stats("lecun_normal", "linear", depth=50, width=128, n_samples=400)
     assert len(he) == 50 and isinstance(he[0], diagnostics.LayerStats)
     assert 0.3 < he[-1].std / he[0].std < 3  # He keeps ReLU activations' scale
     assert xa[-1].std / xa[0].std < 1e-5      # Xavier halves the variance per ReLU layer
     assert 0.5 < lin[-1].std < 2              # LeCun keeps a linear stack at std 1
     # the recorded std is the std of what the model computes
     model = models.mlp(128, 1, depth=2, width=128, activation="relu")
-    ini.initialize(model, "he_normal", generator=gen(0))
+    models.initialize(model, "he_normal", generator=gen(0))
     X = torch.randn(400, 128, generator=gen(1))
     stats = diagnostics.activation_stats(model, X)
     with torch.no_grad():
@@ -257,7 +258,7 @@ def test_pretrain_greedy_trains_each_stage_and_sets_the_head():
     y = (X[:, 0] + X[:, 1] > 0).long() + (X[:, 2] > 0.5).long()  # 3 classes
     model = models.mlp(10, 3, depth=3, width=16, init="normal", std=0.01)
     first = model[0].weight.detach().clone()
-    accs = ini.pretrain_greedy(model, X, y, epochs=15, lr=0.01, seed=0)
+    accs = ch03.pretrain_greedy(model, X, y, epochs=15, lr=0.01, seed=0)
     assert len(accs) == 3 and min(accs) > 0.8  # each shallow stage learns
     assert not torch.equal(model[0].weight, first)
     with torch.no_grad():  # the model now computes the last stage's classifier
@@ -268,31 +269,31 @@ def test_pretrain_greedy_trains_each_stage_and_sets_the_head():
 
 # ----------------------------------------------------------------------------- explorer
 def test_explore_compute_shapes_and_values():
-    r = ini.explore_compute("He normal", 1.0, 12, "relu")
+    r = ch03.explore_compute("He normal", 1.0, 12, "relu")
     assert r["std"].shape == (12,) and r["hist"].shape[0] == 12
     np.testing.assert_allclose(r["hist"].sum(1) + r["zero"], 1.0, atol=1e-6)
     assert 0.3 < r["zero"].mean() < 0.7  # ReLU zeros about half of the values
     assert not r["diverged"]
-    s = ini.forward_stats("he_normal", "relu", depth=12, width=64, n_samples=128)
+    s = ch03.forward_stats("he_normal", "relu", depth=12, width=64, n_samples=128)
     np.testing.assert_allclose(r["std"], [x.std for x in s])
 
 
 def test_explore_compute_extremes():
-    blown = ini.explore_compute("N(0, 1)", 3.0, 60, "linear")
+    blown = ch03.explore_compute("N(0, 1)", 3.0, 60, "linear")
     assert blown["diverged"]
-    assert isinstance(ini.explore_render(blown, {"scheme": "N(0, 1)", "gain": 3.0, "activation": "linear"}), Figure)
-    small = ini.explore_compute("N(0, 0.01²)", 1.0, 20, "tanh")
+    assert isinstance(ch03.explore_render(blown, {"scheme": "N(0, 1)", "gain": 3.0, "activation": "linear"}), Figure)
+    small = ch03.explore_compute("N(0, 0.01²)", 1.0, 20, "tanh")
     assert small["std"][-1] < 1e-10 and not small["diverged"]
-    sat = ini.explore_compute("N(0, 1)", 1.0, 10, "tanh")
+    sat = ch03.explore_compute("N(0, 1)", 1.0, 10, "tanh")
     assert sat["saturated"][-1] > 0.5
-    fig = ini.explore_render(sat, {"scheme": "N(0, 1)", "gain": 1.0, "activation": "tanh"})
+    fig = ch03.explore_render(sat, {"scheme": "N(0, 1)", "gain": 1.0, "activation": "tanh"})
     assert isinstance(fig, Figure)
 
 
 def test_explorer_is_registered():
-    from course_utils import explorers
+    from course_utils.core import explorers
 
-    assert explorers.EXPLORERS["03 initialization"] is ini.make_explorer
+    assert explorers.EXPLORERS["03 initialization"] is ch03.make_explorer
 
 
 # --------------------------------------------------------------------------- validation
@@ -314,16 +315,16 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         ini.fan_in_and_fan_out((5,))
     with pytest.raises(ValueError, match="scheme must be one of"):
-        ini.init_layer(nn.Linear(2, 2), "glorot")
+        models.init_layer(nn.Linear(2, 2), "glorot")
     with pytest.raises(TypeError, match="layer must be an nn.Linear"):
-        ini.init_layer(nn.ReLU(), "he_normal")
+        models.init_layer(nn.ReLU(), "he_normal")
     with pytest.raises(TypeError, match="model must be an nn.Module"):
-        ini.initialize("model", "he_normal")
+        models.initialize("model", "he_normal")
     with pytest.raises(ValueError, match="scheme must be one of"):
-        ini.explore_compute("Glorot", 1.0, 3, "relu")
+        ch03.explore_compute("Glorot", 1.0, 3, "relu")
     with pytest.raises(TypeError, match="weight must be a torch.Tensor"):
         ini.distinct_units([[1.0]])
     with pytest.raises(ValueError, match="at least one hidden Linear"):
-        ini.pretrain_greedy(nn.Sequential(nn.Linear(3, 2)), torch.randn(4, 3), torch.zeros(4).long())
+        ch03.pretrain_greedy(nn.Sequential(nn.Linear(3, 2)), torch.randn(4, 3), torch.zeros(4).long())
     with pytest.raises(TypeError, match="y must be a 1-D integer"):
-        ini.pretrain_greedy(models.mlp(3, 2), torch.randn(4, 3), torch.zeros(4))
+        ch03.pretrain_greedy(models.mlp(3, 2), torch.randn(4, 3), torch.zeros(4))

@@ -1,4 +1,4 @@
-"""course_utils.landscapes: test functions, trajectories and the explorer's computation."""
+"""course_utils.scratch.landscapes: test functions, trajectories and the explorer's computation."""
 
 import math
 import warnings
@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import landscapes as L
-from course_utils import optim, plotting
+from course_utils.chapters import ch07_optimizers as ch07
+from course_utils.core import plotting
+from course_utils.scratch import landscapes as L
+from course_utils.scratch import optim
 
 NAMES = list(L.FUNCTIONS)
 
@@ -68,7 +70,7 @@ def test_gradient_descent_path_matches_the_closed_form():
 
 @pytest.mark.parametrize("preset", ["Nesterov", "RMSprop", "Adam", "AdaDelta"])
 def test_runner_gives_the_same_path_with_torch_optim(preset):
-    ours_cls, kwargs = L.PRESETS[preset]
+    ours_cls, kwargs = ch07.PRESETS[preset]
     theirs_cls = optim.OPTIMIZERS[ours_cls.__name__][1]
     kw = kwargs(0.01, 0.9, 0.99)
     a = L.run_trajectory("rosenbrock", ours_cls, steps=100, **kw)
@@ -85,15 +87,15 @@ def test_divergence_is_flagged_and_stops_the_run_without_warnings():
 
 
 def test_stop_below_ends_where_steps_to_says():
-    full = L.run_preset("quadratic", "Momentum", 0.01, 0.9, steps=400)
-    short = L.run_preset("quadratic", "Momentum", 0.01, 0.9, steps=400, stop_below=1e-6)
+    full = ch07.run_preset("quadratic", "Momentum", 0.01, 0.9, steps=400)
+    short = ch07.run_preset("quadratic", "Momentum", 0.01, 0.9, steps=400, stop_below=1e-6)
     k = full.steps_to(1e-6)
     assert k is not None and short.steps == k
     assert np.array_equal(short.path, full.path[: k + 1])
 
 
 def test_momentum_and_nesterov_need_far_fewer_steps_than_gd():
-    steps = {p: L.run_preset("quadratic", p, 0.01, 0.9, steps=2000, stop_below=1e-6).steps
+    steps = {p: ch07.run_preset("quadratic", p, 0.01, 0.9, steps=2000, stop_below=1e-6).steps
              for p in ["GD", "Momentum", "Nesterov"]}
     assert steps["Momentum"] < steps["GD"] / 3 and steps["Nesterov"] < steps["GD"] / 3
 
@@ -110,31 +112,31 @@ def test_effective_lr_of_adagrad_is_lr_over_root_of_summed_squares():
 
 
 def test_nesterov_with_zero_momentum_is_plain_gd():
-    a = L.run_preset("saddle", "Nesterov", 0.05, beta1=0.0, steps=50)
-    b = L.run_preset("saddle", "GD", 0.05, steps=50)
+    a = ch07.run_preset("saddle", "Nesterov", 0.05, beta1=0.0, steps=50)
+    b = ch07.run_preset("saddle", "GD", 0.05, steps=50)
     assert np.array_equal(a.path, b.path)
 
 
 def test_tune_lr_picks_the_lowest_final_gap():
     lrs = [1e-3, 1e-2, 0.05, 0.5]
-    lr, best, runs = L.tune_lr("rosenbrock", "Adam", lrs, steps=100)
-    gaps = {v: L.run_preset("rosenbrock", "Adam", v, steps=100) for v in lrs}
+    lr, best, runs = ch07.tune_lr("rosenbrock", "Adam", lrs, steps=100)
+    gaps = {v: ch07.run_preset("rosenbrock", "Adam", v, steps=100) for v in lrs}
     finite = {v: t.gap[-1] for v, t in gaps.items() if not t.diverged}
     assert lr == min(finite, key=finite.get) and best.gap[-1] == finite[lr]
     assert sorted(runs) == lrs and all(np.array_equal(runs[v].path, gaps[v].path) for v in lrs)
 
 
 def test_explore_is_pure_and_the_view_redraws_only_what_changed():
-    a = L.explore("narrow_well", "Momentum", 0.05, 0.9, 0.999)
-    b = L.explore("narrow_well", "Momentum", 0.05, 0.9, 0.999)
+    a = ch07.explore("narrow_well", "Momentum", 0.05, 0.9, 0.999)
+    b = ch07.explore("narrow_well", "Momentum", 0.05, 0.9, 0.999)
     assert np.array_equal(a["trajectory"].path, b["trajectory"].path)
-    view = L.ExploreView()
+    view = ch07.ExploreView()
     png_a = plotting.figure_to_png(view(a), dpi=72)
-    c = L.explore("narrow_well", "Adam", 0.05, 0.9, 0.999)
+    c = ch07.explore("narrow_well", "Adam", 0.05, 0.9, 0.999)
     png_c = plotting.figure_to_png(view(c), dpi=72)
     assert png_a != png_c and len(view._cache) == 1  # same function: background reused
     assert plotting.figure_to_png(view(a), dpi=72) == png_a  # redrawing is deterministic
-    d = L.explore("quadratic", "GD", 1.0, 0.9, 0.999)
+    d = ch07.explore("quadratic", "GD", 1.0, 0.9, 0.999)
     assert d["diverged"] and math.isinf(d["final_gap"])
     fig = view(d)  # a diverged run still draws
     assert len(view._cache) == 2
@@ -144,8 +146,8 @@ def test_explore_is_pure_and_the_view_redraws_only_what_changed():
 
 def test_the_view_matches_a_plain_redraw_of_the_same_picture():
     """Blitting must give the same pixels as drawing every artist from scratch."""
-    r = L.explore("saddle", "RMSprop", 0.05, 0.9, 0.99)
-    view = L.ExploreView()
+    r = ch07.explore("saddle", "RMSprop", 0.05, 0.9, 0.99)
+    view = ch07.ExploreView()
     view(r)
     fig, canvas, art, background = view._static("saddle", r["steps_max"])
     pixels_blit = np.asarray(canvas.buffer_rgba()).copy()
@@ -161,8 +163,8 @@ def test_the_view_matches_a_plain_redraw_of_the_same_picture():
 
 
 def test_explorer_controls_all_change_the_default_picture():
-    e = L.make_explorer()
-    used = L.USES[e.controls["optimizer"].value]
+    e = ch07.make_explorer()
+    used = ch07.USES[e.controls["optimizer"].value]
     assert set(used) == {"beta1", "beta2"}  # the default optimizer reads both β sliders
 
 
@@ -173,9 +175,9 @@ def test_explorer_controls_all_change_the_default_picture():
     (lambda: L.run_trajectory("saddle", optim.Adam, steps=0), ValueError, r"steps must be in \[1"),
     (lambda: L.run_trajectory("saddle", optim.Adam, start=(1.0,)), TypeError,
      r"start must be a pair"),
-    (lambda: L.run_preset("saddle", "Adagrad", 0.1), ValueError, "preset must be one of"),
-    (lambda: L.run_preset("saddle", "Adam", 0.1, beta1=1.0), ValueError, "beta1 must be in"),
-    (lambda: L.tune_lr("saddle", "Adam", []), ValueError, "lrs must hold"),
+    (lambda: ch07.run_preset("saddle", "Adagrad", 0.1), ValueError, "preset must be one of"),
+    (lambda: ch07.run_preset("saddle", "Adam", 0.1, beta1=1.0), ValueError, "beta1 must be in"),
+    (lambda: ch07.tune_lr("saddle", "Adam", []), ValueError, "lrs must hold"),
     (lambda: L.hessian("saddle", "origin"), TypeError, "point must be a pair"),
 ])
 def test_bad_arguments_are_named(call, exc, match):

@@ -1,12 +1,13 @@
-"""course_utils.lr_finder: the LR range test from scratch."""
+"""course_utils.scratch.lr_finder: the LR range test from scratch."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from course_utils import lr_finder, plotting
-from course_utils.lr_finder import exponential_lrs, lr_range_test, smooth_losses, suggest_lr
+from course_utils.core import plotting
+from course_utils.scratch import lr_finder
+from course_utils.scratch.lr_finder import exponential_lrs, lr_range_test, smooth_losses, suggest_lr
 
 
 def test_exponential_lrs_match_exponential_lr():
@@ -110,7 +111,7 @@ def test_suggestion_rules():
 
 
 def test_digits_range_test_and_plot():
-    from course_utils import data, models
+    from course_utils.core import data, models
 
     torch.manual_seed(0)
     splits = data.load_digits_data()

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import models
+from course_utils.core import models
 
 
 def test_mlp_structure_follows_the_knobs():

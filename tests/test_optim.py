@@ -1,7 +1,7 @@
-"""course_utils.optim: every from-scratch optimizer follows torch.optim's trajectory.
+"""course_utils.scratch.optim: every from-scratch optimizer follows torch.optim's trajectory.
 
 Two copies of one small network start from the same weights and see the same 100
-mini-batches; one is trained by ``course_utils.optim.X``, the other by ``torch.optim.X``
+mini-batches; one is trained by ``course_utils.scratch.optim.X``, the other by ``torch.optim.X``
 with the same arguments.  Every parameter must agree within 1e-6 after every step.
 """
 
@@ -12,9 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import data, optim
-from course_utils.optim import experiments as E
-from course_utils.optim import functional as F
+from course_utils.chapters import ch07_optimizers as E
+from course_utils.core import data
+from course_utils.scratch import optim
+from course_utils.scratch.optim import functional as F
 
 STEPS = 100
 

@@ -1,5 +1,5 @@
 """The from-scratch perceptron against scikit-learn's, the convergence bound, the data
-sets and the explorer's pure computation (course_utils.perceptron)."""
+sets and the explorer's pure computation (course_utils.scratch.perceptron)."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course_utils import perceptron as P
+from course_utils.chapters import ch01_perceptron as ch01
+from course_utils.scratch import perceptron as P
 
 
 @pytest.fixture(scope="module")
@@ -133,14 +134,14 @@ def test_fit_shuffles_with_a_fresh_permutation_every_epoch():
 
 
 def test_fit_without_intercept_keeps_b_and_stops_when_an_epoch_is_clean():
-    X, y = P.separable_data(200, 4, margin=0.2, seed=0)
+    X, y = ch01.separable_data(200, 4, margin=0.2, seed=0)
     res = P.fit(X, y, fit_intercept=False, b0=0.0, epochs=100)
     assert res.b == 0.0 and res.converged and res.mistakes_per_epoch[-1] == 0
     np.testing.assert_array_equal(P.predict(X, res.w, res.b), y)
 
 
 def test_learning_rate_only_rescales_the_weights_from_zero():
-    X, y = P.separable_data(300, 5, margin=0.05, seed=2)
+    X, y = ch01.separable_data(300, 5, margin=0.05, seed=2)
     runs = [P.fit(X, y, lr=lr, epochs=200, seed=3) for lr in (0.01, 1.0, 50.0)]
     assert len({r.mistakes for r in runs}) == 1
     np.testing.assert_allclose(runs[0].w / 0.01, runs[1].w, rtol=1e-9)
@@ -192,7 +193,7 @@ def test_estimator_validates():
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_mistakes_never_exceed_the_novikoff_bound(margin, fit_intercept):
     for seed in range(2):
-        X, y = P.separable_data(400, 6, margin=margin, seed=seed)
+        X, y = ch01.separable_data(400, 6, margin=margin, seed=seed)
         gamma, R = P.margin_radius(X, y, fit_intercept=fit_intercept)
         assert gamma >= margin * (1 - 1e-3)  # the max margin is at least the one built in
         for lr, order_seed in [(1.0, 0), (0.01, 1), (7.0, 2)]:
@@ -211,7 +212,7 @@ def test_margin_radius_on_a_case_solved_by_hand():
 
 
 def test_margin_radius_beats_any_other_separator():
-    X, y = P.separable_data(300, 3, margin=0.1, seed=4)
+    X, y = ch01.separable_data(300, 3, margin=0.1, seed=4)
     gamma, _ = P.margin_radius(X, y)
     rng = np.random.default_rng(0)
     res = P.fit(X, y, epochs=1000)
@@ -235,19 +236,19 @@ def test_separator_margin_and_mistake_bound_by_formula():
 
 
 def test_xor_is_not_separable_and_the_perceptron_never_converges():
-    X, y = P.xor_data(1, noise=0.0)
+    X, y = ch01.xor_data(1, noise=0.0)
     np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] < 0).astype(int))
-    assert P.margin_radius(*P.xor_data(20, seed=1))[0] == 0.0
+    assert P.margin_radius(*ch01.xor_data(20, seed=1))[0] == 0.0
     truth = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     res = P.fit(truth, np.array([0, 1, 1, 0]), epochs=500)
     assert not res.converged and min(res.mistakes_per_epoch) >= 1
 
 
 def test_is_separable_agrees_with_the_perceptron():
-    Xs, ys = P.separable_data(200, 3, margin=0.05, seed=1)
+    Xs, ys = ch01.separable_data(200, 3, margin=0.05, seed=1)
     assert P.is_separable(Xs, ys) and P.is_separable(Xs, ys, fit_intercept=False)
     assert P.fit(Xs, ys, epochs=1000).converged
-    Xn, yn = P.toy_data("noisy", 40, seed=0)
+    Xn, yn = ch01.toy_data("noisy", 40, seed=0)
     assert not P.is_separable(Xn, yn)
     assert not P.fit(Xn, yn, epochs=300).converged
     # shifted away from the origin: separable with a bias, not through the origin
@@ -258,17 +259,17 @@ def test_is_separable_agrees_with_the_perceptron():
 
 
 def test_toy_data_kinds():
-    Xs, ys = P.toy_data("separable", 40, seed=0)
+    Xs, ys = ch01.toy_data("separable", 40, seed=0)
     assert Xs.shape == (40, 2) and P.margin_radius(Xs, ys)[0] > 0
     for kind in ("noisy", "XOR"):
-        X, y = P.toy_data(kind, 40, seed=0)
+        X, y = ch01.toy_data(kind, 40, seed=0)
         assert X.shape == (40, 2) and set(y) == {0, 1}
         assert not P.is_separable(X, y) and P.margin_radius(X, y)[0] == 0.0
 
 
 def test_separable_data_is_balanced_and_inside_a_small_ball():
     m = 0.4
-    X, y = P.separable_data(101, 7, margin=m, seed=9)
+    X, y = ch01.separable_data(101, 7, margin=m, seed=9)
     assert X.shape == (101, 7) and abs(int(y.sum()) - 50) <= 1
     # ‖x‖² = ‖z‖² − p² + (m + (1 − m)|p|)² ≤ 1 − p² + (…)², largest at |p| = (1 − m)/(2 − m)
     p = (1 - m) / (2 - m)
@@ -280,7 +281,7 @@ def test_separable_data_is_balanced_and_inside_a_small_ball():
 # ----------------------------------------------------------------------------------------
 
 def test_trace_agrees_with_epoch_at_every_epoch_end():
-    X, y = P.toy_data("noisy", 20, seed=1)
+    X, y = ch01.toy_data("noisy", 20, seed=1)
     tr = P.trace(X, y, lr=0.5, epochs=3, seed=2, w0=np.array([0.1, -0.2]), b0=0.3)
     perm = np.random.default_rng(2)
     w, b = np.array([0.1, -0.2]), 0.3
@@ -296,39 +297,39 @@ def test_trace_agrees_with_epoch_at_every_epoch_end():
 
 
 def test_explorer_compute_steps_through_the_run():
-    start = P.explorer_compute("separable", 1.0, 2, 0, "random")
+    start = ch01.explorer_compute("separable", 1.0, 2, 0, "random")
     assert start["step"] == 0 and start["current"] is None and start["mistakes_so_far"] == 0
     np.testing.assert_array_equal(start["w"], [0.6, -0.8])
-    end = P.explorer_compute("separable", 1.0, 2, 10_000, "random")
-    assert end["step"] == end["steps"] == 2 * P.EXPLORER_SAMPLES  # clipped to the run
+    end = ch01.explorer_compute("separable", 1.0, 2, 10_000, "random")
+    assert end["step"] == end["steps"] == 2 * ch01.EXPLORER_SAMPLES  # clipped to the run
     assert end["mistakes_so_far"] == int(end["mistakes_per_epoch"].sum())
     assert len(end["mistake_samples"]) <= end["mistakes_so_far"]
-    mid = P.explorer_compute("XOR", 1.0, 2, 5, "random")
-    assert 0 <= mid["current"] < P.EXPLORER_SAMPLES and mid["first_clean_epoch"] is None
+    mid = ch01.explorer_compute("XOR", 1.0, 2, 5, "random")
+    assert 0 <= mid["current"] < ch01.EXPLORER_SAMPLES and mid["first_clean_epoch"] is None
 
 
 def test_explorer_learning_rate_matters_only_with_a_random_start():
-    a = P.explorer_compute("noisy", 0.01, 3, 60, "zero")
-    b = P.explorer_compute("noisy", 10.0, 3, 60, "zero")
+    a = ch01.explorer_compute("noisy", 0.01, 3, 60, "zero")
+    b = ch01.explorer_compute("noisy", 10.0, 3, 60, "zero")
     np.testing.assert_allclose(a["w"] / 0.01, b["w"] / 10.0)
     assert a["mistakes_so_far"] == b["mistakes_so_far"]
-    c = P.explorer_compute("noisy", 0.01, 3, 60, "random")
-    d = P.explorer_compute("noisy", 10.0, 3, 60, "random")
+    c = ch01.explorer_compute("noisy", 0.01, 3, 60, "random")
+    d = ch01.explorer_compute("noisy", 10.0, 3, 60, "random")
     assert not np.allclose(c["w"] / np.linalg.norm(c["w"]), d["w"] / np.linalg.norm(d["w"]))
 
 
 def test_explorer_render_draws_one_panel():
-    fig = P.explorer_render(P.explorer_compute("XOR", 1.0, 1, 3, "zero"), {})
+    fig = ch01.explorer_render(ch01.explorer_compute("XOR", 1.0, 1, 3, "zero"), {})
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     assert "step 3/40" in fig.axes[0].get_title()
 
 
 def test_explorer_step_slider_spans_the_run():
-    e = P.make_explorer()
+    e = ch01.make_explorer()
     e.controls["epochs"].value = 5
-    assert e.controls["step"].max == 5 * P.EXPLORER_SAMPLES
-    e.controls["step"].value = 5 * P.EXPLORER_SAMPLES
-    assert e.result["step"] == 5 * P.EXPLORER_SAMPLES and e.error is None
+    assert e.controls["step"].max == 5 * ch01.EXPLORER_SAMPLES
+    e.controls["step"].value = 5 * ch01.EXPLORER_SAMPLES
+    assert e.result["step"] == 5 * ch01.EXPLORER_SAMPLES and e.error is None
 
 
 # ----------------------------------------------------------------------------------------
@@ -360,8 +361,8 @@ def test_functions_validate_their_arguments():
     with pytest.raises(ValueError, match="y must contain both classes"):
         P.margin_radius(X, np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match=r"margin must be in \[0.0, 1.0\)"):
-        P.separable_data(margin=1.0)
+        ch01.separable_data(margin=1.0)
     with pytest.raises(ValueError, match="kind must be one of 'separable', 'noisy', 'XOR'"):
-        P.toy_data("circles")
+        ch01.toy_data("circles")
     with pytest.raises(ValueError, match=r"epochs must be in \[1, 10\]"):
-        P.explorer_compute(epochs=11)
+        ch01.explorer_compute(epochs=11)

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_utils import plotting  # noqa: E402
-from course_utils.training import History  # noqa: E402
+from course_utils.core import plotting  # noqa: E402
+from course_utils.core.training import History  # noqa: E402
 
 
 def _history(n=4, offset=0.0):

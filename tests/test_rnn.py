@@ -1,4 +1,4 @@
-"""course_utils.rnn: the adding problem, TanhRNN against nn.RNN, the stacked trainer
+"""course_utils.scratch.rnn: the adding problem, TanhRNN against nn.RNN, the stacked trainer
 against separate models trained with torch.optim.SGD and torch's clipping."""
 
 import math
@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import diagnostics, rnn
+from course_utils.chapters import ch06_gradient_clipping as ch06
+from course_utils.core import diagnostics
+from course_utils.scratch import rnn
 
 
 def test_adding_problem_shapes_markers_and_targets():
@@ -68,7 +70,7 @@ def test_recurrent_weights_are_scaled_orthogonal_and_diagnostics_see_three_layer
     sv = torch.linalg.svdvals(model.rec.weight.detach())
     torch.testing.assert_close(sv, torch.full((24,), 1.5), rtol=1e-5, atol=1e-5)
     X, y = rnn.adding_problem(16, 6, seed=0)
-    total = rnn.gradient_norm(model, X, y)
+    total = ch06.gradient_norm(model, X, y)
     per_layer = diagnostics.gradient_norms(model)
     assert per_layer == pytest.approx([float(m.weight.grad.norm())
                                        for m in (model.inp, model.rec, model.head)])
@@ -131,7 +133,7 @@ def test_clip_members_equals_torch_clipping_of_each_member():
 def test_train_adding_equals_separate_training_with_sgd_and_torch_clipping():
     configs = (("none", None), ("value", 0.05), ("norm", 0.25))
     seeds, steps, B, T, H = (0, 1), 6, 8, 6, 8
-    res = rnn.train_adding(configs, seeds, steps=steps, seq_len=T, hidden_size=H,
+    res = ch06.train_adding(configs, seeds, steps=steps, seq_len=T, hidden_size=H,
                            batch_size=B, lr=0.1, momentum=0.9, recurrent_scale=1.5, n_val=20)
     assert res.labels == ["none", "none", "value 0.05", "value 0.05", "norm 0.25", "norm 0.25"]
     i = 0
@@ -166,7 +168,7 @@ def test_train_adding_equals_separate_training_with_sgd_and_torch_clipping():
 
 
 def test_train_adding_marks_and_freezes_diverged_runs_and_tabulates():
-    res = rnn.train_adding((("none", None), ("norm", 0.1)), (0,), steps=40, seq_len=10,
+    res = ch06.train_adding((("none", None), ("norm", 0.1)), (0,), steps=40, seq_len=10,
                            hidden_size=8, batch_size=8, lr=5.0, momentum=0.0,
                            recurrent_scale=2.0, n_val=10)
     assert res.diverged_step[0] is not None and math.isnan(res.final_mse[0])
@@ -180,7 +182,7 @@ def test_train_adding_marks_and_freezes_diverged_runs_and_tabulates():
 
 
 def test_first_step_gradient_equals_autograd_of_torch_rnn():
-    out = rnn.first_step_gradient((4, 12), (0.5, 1.5), hidden_size=8, n_samples=16)
+    out = ch06.first_step_gradient((4, 12), (0.5, 1.5), hidden_size=8, n_samples=16)
     torch.manual_seed(0)
     m = rnn.TanhRNN(2, 8, 1, recurrent_scale=1.5)
     ref, head = _torch_rnn_like(m)
@@ -203,7 +205,7 @@ def test_single_unit_rnn_gradient_matches_autograd():
             x = tw * torch.sigmoid(x) + tb
         loss = (x - 0.7) ** 2
         loss.sum().backward()
-        L, gw, gb = rnn.single_unit_rnn_loss(w, b, steps=steps)
+        L, gw, gb = ch06.single_unit_rnn_loss(w, b, steps=steps)
         np.testing.assert_allclose(L, loss.detach().numpy(), rtol=1e-9)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-6, atol=1e-9)
@@ -221,14 +223,14 @@ def test_validation_messages():
     with pytest.raises(ValueError, match=r"x must have shape \(2, batch, time, 2\)"):
         rnn.StackedTanhRNN(_members(2))(torch.zeros(3, 4, 5, 2))
     with pytest.raises(ValueError, match=r"configs\[0\] method must be one of"):
-        rnn.train_adding((("l2", 1.0),), (0,))
+        ch06.train_adding((("l2", 1.0),), (0,))
     with pytest.raises(ValueError, match=r"configs\[1\] threshold must be in \(0.0, inf\)"):
-        rnn.train_adding((("none", None), ("norm", 0.0)), (0,))
+        ch06.train_adding((("none", None), ("norm", 0.0)), (0,))
     with pytest.raises(ValueError, match=r"momentum must be in \[0.0, 1.0\)"):
-        rnn.train_adding(momentum=1.0)
+        ch06.train_adding(momentum=1.0)
     with pytest.raises(ValueError, match=r"norm must be a tensor of shape \(2,\)"):
         rnn.clip_members_([torch.ones(2, 3)], torch.ones(2), torch.ones(3))
     with pytest.raises(ValueError, match="tensors\\[1\\] has 3 members"):
         rnn.member_norms([torch.ones(2, 3), torch.ones(3, 3)])
     with pytest.raises(TypeError, match="w must have a numeric dtype"):
-        rnn.single_unit_rnn_loss(["a"], 0.0)
+        ch06.single_unit_rnn_loss(["a"], 0.0)

@@ -1,4 +1,4 @@
-"""course_utils.schedules: every schedule against the matching torch.optim.lr_scheduler."""
+"""course_utils.scratch.schedules: every schedule against the matching torch.optim.lr_scheduler."""
 
 from bisect import bisect_right
 
@@ -7,8 +7,10 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as L
 
-from course_utils import data, models, schedule_experiments, schedules, training
-from course_utils.schedules import (
+from course_utils.chapters import ch08_lr_schedules as schedule_experiments
+from course_utils.core import data, models, training
+from course_utils.scratch import schedules
+from course_utils.scratch.schedules import (
     Plateau,
     Scheduler,
     constant,
@@ -380,7 +382,7 @@ def test_plots_build():
 
 
 def test_explorer_is_registered_and_updates():
-    from course_utils import explorers
+    from course_utils.core import explorers
 
     assert explorers.EXPLORERS["08 lr schedules"] is schedule_experiments.make_explorer
     ex = schedule_experiments.make_explorer()

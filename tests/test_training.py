@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import data, models, training
+from course_utils.core import data, models, training
 
 
 @pytest.fixture(scope="module")

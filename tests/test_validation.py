@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import validation as v
+from course_utils.core import validation as v
 
 
 def test_check_int_accepts_numpy_ints_and_rejects_bools_and_floats():

@@ -6,14 +6,14 @@ are written; one module per chapter holds that chapter's checkers.
 """
 
 from ._framework import CHECKERS, Check, CheckResult, checker
-from .ch00_start import *  # noqa: F403
+from .ch00_start_here import *  # noqa: F403
 from .ch01_perceptron import *  # noqa: F403
-from .ch02_gradients import *  # noqa: F403
+from .ch02_vanishing_exploding_gradients import *  # noqa: F403
 from .ch03_initialization import *  # noqa: F403
 from .ch04_activations import *  # noqa: F403
 from .ch05_batch_norm import *  # noqa: F403
-from .ch06_clipping import *  # noqa: F403
+from .ch06_gradient_clipping import *  # noqa: F403
 from .ch07_optimizers import *  # noqa: F403
-from .ch08_schedules import *  # noqa: F403
+from .ch08_lr_schedules import *  # noqa: F403
 
 __all__ = ["CHECKERS", "Check", "CheckResult", "checker", *CHECKERS]

@@ -1,6 +1,6 @@
 """Checkers of chapter 01 (the perceptron): ``perceptron_predict``, ``perceptron_epoch``,
 ``mistake_bound``.  References are computed here from the definitions (a plain loop, so
-they do not depend on ``course_utils.perceptron``); inputs use small integers and a
+they do not depend on ``course_utils.scratch.perceptron``); inputs use small integers and a
 learning rate that is a power of two where possible, so the expected numbers are exact."""
 
 import numpy as np

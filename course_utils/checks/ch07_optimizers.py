@@ -2,7 +2,7 @@
 
 Each checker compares single steps from hand-picked states (zero state, a state in the
 middle of training, a large ε that shows where ε goes, the default arguments) with the
-course's reference (``course_utils.optim.functional``, itself tested against
+course's reference (``course_utils.scratch.optim.functional``, itself tested against
 ``torch.optim``), then runs a short trajectory against ``torch.optim`` directly.
 """
 
@@ -12,7 +12,7 @@ import inspect
 
 import torch
 
-from ..optim import functional as ref
+from ..scratch.optim import functional as ref
 from ._framework import Check, checker
 
 __all__ = ["adagrad_step", "adam_step", "rmsprop_step", "sgd_momentum_step"]

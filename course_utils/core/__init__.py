@@ -1,0 +1,1 @@
+"""The framework every chapter stands on; imports nothing else from ``course_utils``."""

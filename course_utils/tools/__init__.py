@@ -1,0 +1,1 @@
+"""Instructor tools: ``notebooks`` (execute in a fresh kernel), ``exercises`` (generator)."""
