@@ -71,3 +71,17 @@ def test_stability_tags_exactly_the_cells_that_never_change(tmp_path):
     nb = nbformat.read(path, as_version=4)
     assert stability.set_tags(nb, stable) == (0, 2)
     assert nb.cells[1].metadata["tags"] == [stability.TAG] and "tags" not in nb.cells[2].metadata
+
+
+def test_every_notebook_stores_the_kernelspec_jupyterlab_reports():
+    """Otherwise JupyterLab marks the notebook modified as soon as it is opened."""
+    import pathlib
+
+    from course_utils.tools.notebooks import KERNELSPEC
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    paths = sorted(root.glob("notebooks/*.ipynb")) + sorted(root.glob("solutions/*.ipynb")) \
+        + sorted(root.glob("exercises/*.ipynb"))
+    assert paths
+    wrong = [p.name for p in paths if nbformat.read(p, as_version=4).metadata.get("kernelspec") != KERNELSPEC]
+    assert wrong == []

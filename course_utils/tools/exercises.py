@@ -20,6 +20,8 @@ import sys
 
 import nbformat
 
+from .notebooks import normalize_metadata
+
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -54,6 +56,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
     """The exercise notebook for one solution notebook (a new object; input untouched)."""
     nb = copy.deepcopy(solution)
     nb.metadata.pop("widgets", None)
+    normalize_metadata(nb)
     for i, cell in enumerate(nb.cells):
         cell.source = strip_solutions(cell.source, f"{name}, cell {i}")
         cell.metadata.pop("execution", None)

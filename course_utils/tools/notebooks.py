@@ -21,6 +21,14 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+#: What JupyterLab's kernel reports; a notebook storing anything else is marked modified on open.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def normalize_metadata(nb) -> None:
+    """Store the kernelspec JupyterLab reports, so opening a notebook does not modify it."""
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+
 
 class NotebookError(Exception):
     """A notebook could not be read or one of its cells failed (the message says which)."""
@@ -84,6 +92,7 @@ def execute_notebook(path, write: bool = True, timeout: int = 600) -> float:
     """Run ``path`` in a fresh kernel, store its outputs (unless ``write=False``); return the
     wall time in seconds."""
     nb, seconds = run_notebook(path, timeout=timeout)
+    normalize_metadata(nb)
     if write:
         nbformat.write(nb, pathlib.Path(path))
     return seconds
