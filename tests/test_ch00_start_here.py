@@ -6,7 +6,9 @@ from course_utils.chapters import ch00_start_here as warmup
 from course_utils.core import explorers
 
 
-@pytest.mark.parametrize("lr, regime", [(0.5, "converges"), (1.5, "oscillates"),
+@pytest.mark.parametrize("lr, regime", [(0.5, "converges"), (1.0, "converges"),
+                                        (1.5, "converges, oscillating"),
+                                        (1.95, "converges, oscillating"),
                                         (2.0, "oscillates forever"), (2.5, "diverges"),
                                         (0.0, "stalls")])
 def test_regimes_follow_one_minus_eta_a(lr, regime):
@@ -39,3 +41,23 @@ def test_explorer_is_registered_and_changes_with_lr():
     assert explorers.EXPLORERS["00 gradient descent on a parabola"] is warmup.make_explorer
     ex.controls["lr"].value = 2.5
     assert ex.result["diverged"] and "diverged" in ex.status.value
+
+
+def test_converging_regimes_really_shrink_the_iterates():
+    for lr in (0.5, 1.5, 1.95):
+        w = warmup.gradient_descent_1d(lr, steps=200)["w"]
+        assert abs(w[-1]) < 1e-3 * abs(w[0])
+
+
+def _on_grid(widget) -> bool:
+    """The browser snaps a slider value to min + k·step: defaults must lie on that grid."""
+    k = (widget.value - widget.min) / widget.step
+    return abs(k - round(k)) < 1e-9 and widget.min <= widget.value <= widget.max
+
+
+def test_explorer_default_and_suggested_values_lie_on_the_slider_grid():
+    ex = warmup.make_explorer()
+    assert _on_grid(ex.controls["lr"]) and _on_grid(ex.controls["steps"])
+    for lr in (1.0, 1.5, 1.95, 2.0):  # the values the notebook suggests
+        ex.controls["lr"].value = lr
+        assert _on_grid(ex.controls["lr"]) and ex.controls["lr"].value == lr

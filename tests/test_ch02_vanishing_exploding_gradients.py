@@ -1,6 +1,7 @@
 """Chapter 02 computations against PyTorch/SciPy on the same inputs, the residual MLP
 builder, and the explorer's pure computation."""
 
+import math
 import warnings
 
 import numpy as np
@@ -227,3 +228,32 @@ def test_skip_connections_reach_the_diagnostics():
     m = models.residual_mlp(4, 2, depth=3, width=5, activation="relu")
     names = [n for n, _ in diagnostics.linear_layers(m)]
     assert names == ["0", "1.branch.1", "2.branch.1", "4"]
+
+
+def _on_grid(widget, value=None) -> bool:
+    """The browser snaps a slider value to min + k·step (log sliders: the exponent)."""
+    value = widget.value if value is None else value
+    if hasattr(widget, "base"):
+        value = math.log(value, widget.base)
+    k = (value - widget.min) / widget.step
+    return abs(k - round(k)) < 1e-9 and widget.min - 1e-12 <= value <= widget.max + 1e-12
+
+
+def test_explorer_defaults_and_suggested_values_lie_on_the_slider_grid():
+    e = gradients.make_explorer()
+    sliders = [w for w in e.controls.values() if hasattr(w, "step")]
+    assert sliders and all(_on_grid(w) for w in sliders)
+    for gain in (1.0, 2 ** 0.5, 2.0, 4.0, 8.0):  # the gains the notebook suggests
+        assert _on_grid(e.controls["weight_scale"], gain)
+    for depth in (10, 50):
+        assert _on_grid(e.controls["depth"], depth)
+
+
+def test_relu_gradient_norm_profile_is_flat_at_any_gain_but_activations_are_not():
+    X, y = gradients.probe_batch(64)
+    for gain in (1.0, 2.0):
+        f = gradients.gradient_flow(gradients.build_net(20, 64, "relu", gain), X, y)
+        assert gradients.decades(f.grad_norms[:-1]) < 1.5
+        assert gradients.decades(f.act_std) > 2
+    he = gradients.gradient_flow(gradients.build_net(20, 64, "relu", 2 ** 0.5), X, y)
+    assert gradients.decades(he.act_std) < 0.5

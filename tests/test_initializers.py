@@ -328,3 +328,28 @@ def test_bad_arguments():
         ch03.pretrain_greedy(nn.Sequential(nn.Linear(3, 2)), torch.randn(4, 3), torch.zeros(4).long())
     with pytest.raises(TypeError, match="y must be a 1-D integer"):
         ch03.pretrain_greedy(models.mlp(3, 2), torch.randn(4, 3), torch.zeros(4))
+
+
+def _on_grid(widget, value=None) -> bool:
+    """The browser snaps a slider value to min + k·step: defaults and suggestions must lie on it."""
+    value = widget.value if value is None else value
+    k = (value - widget.min) / widget.step
+    return abs(k - round(k)) < 1e-9 and widget.min <= value <= widget.max
+
+
+def test_explorer_defaults_and_suggested_gains_lie_on_the_slider_grid():
+    e = ch03.make_explorer()
+    sliders = [w for w in e.controls.values() if hasattr(w, "step")]
+    assert sliders and all(_on_grid(w) for w in sliders)
+    for gain in (1.0, 1.4, 0.75):  # the values the notebook suggests trying
+        assert _on_grid(e.controls["gain"], gain)
+        e.controls["gain"].value = gain
+        assert e.controls["gain"].value == gain
+
+
+def test_tanh_matched_init_is_xavier_times_five_thirds():
+    plain = ch03.forward_stats("xavier_normal", "tanh", depth=50, width=128, n_samples=300)
+    matched = ch03.forward_stats("xavier_normal", "tanh", depth=50, width=128, n_samples=300,
+                                 gain=ini.calculate_gain("tanh"))
+    assert plain[-1].std / plain[0].std < 0.2            # gain 1 fades over 50 layers
+    assert 0.2 < matched[-1].std / matched[0].std < 5    # gain 5/3 keeps the scale

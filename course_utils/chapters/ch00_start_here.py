@@ -2,7 +2,8 @@
 
     w_{t+1} = w_t − η ∇f(w_t) = (1 − η a) w_t
 
-so the iterates shrink when |1 − ηa| < 1 (0 < η < 2/a), oscillate when 1/a < η < 2/a, and
+so the iterates shrink when |1 − ηa| < 1 (0 < η < 2/a) — monotonically for η ≤ 1/a, flipping
+sign every step for 1/a < η < 2/a —, flip sign forever without shrinking at η = 2/a, and
 diverge when η > 2/a: the whole story of the learning rate in one line.
 """
 
@@ -18,7 +19,8 @@ from ..core.validation import check_float, check_int
 
 def gradient_descent_1d(lr: float, steps: int = 20, w0: float = 1.0, curvature: float = 1.0) -> dict:
     """Iterates of GD on ½·a·w² from ``w0``: ``{"w": array of steps+1, "loss", "diverged",
-    "regime"}``; ``regime`` is 'converges', 'oscillates', 'stalls' or 'diverges'."""
+    "regime"}``; ``regime`` is 'converges' (0 < ηa ≤ 1), 'converges, oscillating'
+    (1 < ηa < 2), 'oscillates forever' (ηa = 2), 'diverges' (ηa > 2) or 'stalls' (η = 0)."""
     lr = check_float("lr", lr, min_value=0.0)
     steps = check_int("steps", steps, min_value=1, max_value=10_000)
     w0 = check_float("w0", w0)
@@ -29,7 +31,7 @@ def gradient_descent_1d(lr: float, steps: int = 20, w0: float = 1.0, curvature: 
     if abs(factor) >= 1:
         regime = "stalls" if factor == 1 else ("diverges" if abs(factor) > 1 else "oscillates forever")
     else:
-        regime = "oscillates" if factor < 0 else "converges"
+        regime = "converges, oscillating" if factor < 0 else "converges"
     return {"w": w, "loss": 0.5 * a * w**2, "diverged": abs(factor) > 1, "regime": regime,
             "lr": lr, "curvature": a}
 

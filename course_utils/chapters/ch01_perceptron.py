@@ -80,10 +80,11 @@ def toy_data(kind="separable", n_samples=40, *, seed=0):
 
 EXPLORER_SAMPLES = 40
 EXPLORER_MAX_EPOCHS = 10
+EXPLORER_EPOCHS = 5  # default: long enough to see the separable set reach an error-free epoch
 _LIM = 2.8
 
 
-def explorer_compute(data="separable", lr=1.0, epochs=3, step=20, start="random"):
+def explorer_compute(data="separable", lr=1.0, epochs=EXPLORER_EPOCHS, step=20, start="random"):
     """Pure computation behind the explorer.
 
     Runs :func:`trace` on ``toy_data(data)`` (40 points, shuffled each epoch, seed 0)
@@ -192,9 +193,9 @@ def make_explorer():
     """The chapter's explorer: data set, learning rate, epochs, start, and a step slider
     that walks through the run one sample at a time."""
     style = {"description_width": "90px"}
-    epochs = widgets.IntSlider(value=3, min=1, max=EXPLORER_MAX_EPOCHS, description="epochs",
+    epochs = widgets.IntSlider(value=EXPLORER_EPOCHS, min=1, max=EXPLORER_MAX_EPOCHS, description="epochs",
                                style=style, continuous_update=False)
-    step = widgets.IntSlider(value=20, min=0, max=3 * EXPLORER_SAMPLES, description="step",
+    step = widgets.IntSlider(value=20, min=0, max=EXPLORER_EPOCHS * EXPLORER_SAMPLES, description="step",
                              style=style)
     controls = {
         "data": widgets.Dropdown(options=list(TOY_KINDS), value="separable",
