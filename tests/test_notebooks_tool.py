@@ -85,3 +85,13 @@ def test_every_notebook_stores_the_kernelspec_jupyterlab_reports():
     assert paths
     wrong = [p.name for p in paths if nbformat.read(p, as_version=4).metadata.get("kernelspec") != KERNELSPEC]
     assert wrong == []
+
+
+def test_stream_pieces_are_joined_and_opted_out_cells_never_tagged():
+    a = [{"output_type": "stream", "name": "stdout", "text": "a\n"},
+         {"output_type": "stream", "name": "stdout", "text": "b\n"}]
+    b = [{"output_type": "stream", "name": "stdout", "text": "a\nb\n"}]
+    assert stability.comparable(a) == stability.comparable(b)
+    assert stability.comparable(b) != stability.comparable([{**b[0], "name": "stderr"}])
+    cell = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nprint(1)")
+    assert stability._opted_out(cell) and not stability._opted_out(nbformat.v4.new_code_cell("print(1)"))

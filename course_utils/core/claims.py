@@ -37,8 +37,10 @@ def _text(name: str, value) -> str:
 
 
 def check(statement: str, holds, *, measured: str | None = None,
-          label: str = "claim holds") -> bool:
+          label: str = "claim holds") -> None:
     """Print ``✔ {label}: {statement}`` (then ``  measured: …``) if ``holds``; else raise.
+
+    Returns None, so a claim on a cell's last line displays nothing more.
 
     ``holds`` must be a bool (or NumPy/torch bool scalar): a claim is a yes/no question."""
     statement = _text("statement", statement)
@@ -56,11 +58,10 @@ def check(statement: str, holds, *, measured: str | None = None,
     print(f"{HOLDS} {label}: {statement}")
     if measured:
         print(f"  measured: {measured}")
-    return True
 
 
 def in_k_of_n(statement: str, outcomes: Sequence, k: int, *, measured: str | None = None,
-              label: str = "claim holds") -> bool:
+              label: str = "claim holds") -> None:
     """The claim "``statement`` in at least k of the n runs": ``outcomes`` is one bool per run
     (seed).  The verdict line says "in ≥ k of n seeds", a fixed text."""
     flags = [bool(o) for o in outcomes]
@@ -71,7 +72,7 @@ def in_k_of_n(statement: str, outcomes: Sequence, k: int, *, measured: str | Non
         raise ValueError(f"k must be an int in [1, {n}] (the number of runs), got {k!r}")
     got = sum(flags)
     extra = f"{got} of {n}"
-    return check(f"{statement} (in ≥ {k} of {n} seeds)", got >= k,
+    check(f"{statement} (in ≥ {k} of {n} seeds)", got >= k,
                  measured=f"{extra}; {measured}" if measured else extra, label=label)
 
 

@@ -40,12 +40,18 @@ SKIPPED_KEYS = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+
 
 
 def comparable(outputs) -> list:
-    """The part of a cell's outputs nbval compares: text of streams, results, errors."""
+    """The part of a cell's outputs nbval compares: text of streams (consecutive pieces of
+    one stream joined, as nbval does), results, errors."""
     out = []
     for o in outputs:
         kind = o.get("output_type")
         if kind == "stream":
-            out.append(("stream", o.get("text", "")))
+            text = o.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if out and out[-1][0] == "stream" and out[-1][1] == o.get("name"):
+                out[-1] = ("stream", o.get("name"), out[-1][2] + text)
+            else:
+                out.append(("stream", o.get("name"), text))
         elif kind in ("execute_result", "display_data"):
             data = {k: v for k, v in o.get("data", {}).items() if k not in SKIPPED_KEYS}
             out.append(("data", sorted((k, "".join(v) if isinstance(v, list) else v)
@@ -55,11 +61,18 @@ def comparable(outputs) -> list:
     return out
 
 
+def _opted_out(cell) -> bool:
+    """A cell whose source says ``# NBVAL_IGNORE_OUTPUT`` or ``# NBVAL_SKIP`` is never tagged."""
+    lines = {ln.strip() for ln in cell.source.splitlines()}
+    return bool(lines & {"# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP"})
+
+
 def stable_cells(path, perturbations=PERTURBATIONS) -> tuple[list[int], dict[str, str]]:
     """Indices of code cells with outputs whose comparable output matches the stored one in
     every perturbed run, and ``{perturbation: error}`` for runs that failed."""
     stored = read_notebook(path)
-    code = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and c.get("outputs")]
+    code = [i for i, c in enumerate(stored.cells) if c.cell_type == "code" and c.get("outputs")
+            and not _opted_out(c)]
     same = set(code)
     failures = {}
     for name, env in perturbations.items():
