@@ -183,3 +183,21 @@ def test_explorer_controls_all_change_the_default_picture():
 def test_bad_arguments_are_named(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_pictures_draw_the_landscape_and_a_path():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig, axes = plotting.new_figure(2)
+    ax1, ax2 = axes[0]
+    L.plot_landscape("rosenbrock", ax1)
+    assert ax1.get_xlim() == L.FUNCTIONS["rosenbrock"].xlim and len(ax1.images) == 1
+    t = ch07.run_preset("rosenbrock", "Adam", 0.05, steps=20)
+    L.plot_trajectory(t, ax2, label="Adam")
+    assert ax2.lines[0].get_label() == "Adam" and len(ax2.lines[0].get_xdata()) == 21
+    img = L.landscape_image("saddle")
+    assert img.shape == (120, 120) and img.min() >= -16
+    assert L.log_gap([1.0, 1.0 + 1e-3], 1.0).tolist() == [-16.0, pytest.approx(-3.0)]
+    with pytest.raises(TypeError, match="traj must be a Trajectory"):
+        L.plot_trajectory("path", ax2)

@@ -13,7 +13,6 @@ r"""Measurements for comparing optimizers (chapter 07): what the notebook's expe
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -34,11 +33,18 @@ from ..core.plotting import new_figure
 from ..core.training import History, evaluate, fit
 from ..core.validation import check_bool, check_choice, check_float, check_int
 from ..scratch import optim as scratch
-from ..scratch.landscapes import FUNCTIONS, Trajectory, get_function, landscape_grid, run_trajectory
+from ..scratch.landscapes import (
+    FUNCTIONS,
+    Trajectory,
+    get_function,
+    landscape_image,
+    log_gap,
+    run_trajectory,
+)
 
-__all__ = ["Run", "compare_optimizers", "effective_lr", "first_layer_shrinkage",
-           "gradient_noise", "mean_curve", "shrinkage_by_gradient", "summarize",
-           "trajectory_gap", "weight_norm"]
+__all__ = ["LR_SLIDER", "Run", "compare_optimizers", "effective_lr", "first_layer_shrinkage",
+           "gradient_noise", "lr_on_slider", "mean_curve", "shrinkage_by_gradient",
+           "state_per_parameter", "summarize", "trajectory_gap", "weight_norm"]
 
 
 # ------------------------------------------------------------------------ effective lr
@@ -124,6 +130,24 @@ def gradient_noise(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_siz
         out[b] = (float(np.mean(errs)), float(np.std(errs)))
     model.zero_grad(set_to_none=True)
     return out
+
+
+# ------------------------------------------------------------------------ state memory
+
+def state_per_parameter(optimizer_class: type, **kwargs) -> float:
+    """How many numbers of optimizer state ``optimizer_class(**kwargs)`` keeps per parameter
+    after one step on a small MLP: SGD 0, momentum 1 (the velocity), RMSprop/AdaGrad 1,
+    Adam 2 (m and v), AMSGrad 3.  Scalar step counters are not counted."""
+    if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
+        raise TypeError(f"optimizer_class must be a torch.optim.Optimizer class, got {optimizer_class!r}")
+    model = mlp(8, 3, hidden=[16])
+    opt = optimizer_class(model.parameters(), **kwargs)
+    model(torch.ones(4, 8)).sum().backward()
+    opt.step()
+    n_params = sum(p.numel() for p in model.parameters())
+    n_state = sum(v.numel() for st in opt.state.values() for v in st.values()
+                  if isinstance(v, torch.Tensor) and v.ndim > 0)
+    return n_state / n_params
 
 
 # ------------------------------------------------------------------------ weight decay
@@ -381,47 +405,22 @@ def tune_lr(function, preset: str, lrs, *, steps: int = 200, stop_below: float |
 # pictures and the explorer
 # ----------------------------------------------------------------------------------------
 
-def _log_gap(values, f_min):
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.log10(np.maximum(np.asarray(values, dtype=float) - f_min, 1e-16))
+#: The explorer's learning-rate slider: log₁₀ γ from −4 to 0.5 in steps of 0.05.  Every
+#: default and every value the notebook suggests is ``lr_on_slider(x)`` for x on that grid.
+LR_SLIDER = {"min": -4.0, "max": 0.5, "step": 0.05}
 
 
-@functools.lru_cache(maxsize=8)
-def _landscape_image(function: str) -> np.ndarray:
-    fn = get_function(function)
-    _, _, Z = landscape_grid(function, 120)
-    return _log_gap(Z, fn.f_min)
+def lr_on_slider(log10_lr: float) -> float:
+    """The learning rate 10^x at the explorer slider's grid point x (x = min + k·step);
+    raises ValueError for an x off the grid, which the browser would snap."""
+    x = check_float("log10_lr", log10_lr, min_value=LR_SLIDER["min"], max_value=LR_SLIDER["max"])
+    k = round((x - LR_SLIDER["min"]) / LR_SLIDER["step"])
+    if abs(LR_SLIDER["min"] + k * LR_SLIDER["step"] - x) > 1e-9:
+        raise ValueError(f"log10_lr must be on the slider's grid {LR_SLIDER}, got {log10_lr!r}")
+    return 10.0 ** round(LR_SLIDER["min"] + k * LR_SLIDER["step"], 10)
 
 
-def plot_landscape(function, ax, *, cmap: str = "viridis"):
-    """log₁₀(f − f*) over the function's window as an image (cheap to draw), minimum marked."""
-    fn = get_function(function)
-    ax.imshow(_landscape_image(fn.name), origin="lower", extent=(*fn.xlim, *fn.ylim),
-              aspect="auto", cmap=cmap, interpolation="bilinear")
-    ax.plot(*fn.minimum, "*", color="white", ms=10, mec="k", mew=0.5)
-    ax.set(xlim=fn.xlim, ylim=fn.ylim, xlabel="x", ylabel="y")
-    ax.grid(False)
-    return ax
-
-
-def plot_trajectory(traj: Trajectory, ax, *, label=None, color=None, marker_every: int = 0):
-    """Draw ``traj.path`` on ``ax`` (clipped to the function's window)."""
-    fn = get_function(traj.function)
-    path = traj.path
-    lo = np.array([fn.xlim[0], fn.ylim[0]]) - 10
-    hi = np.array([fn.xlim[1], fn.ylim[1]]) + 10
-    shown = np.clip(path, lo, hi)
-    (line,) = ax.plot(shown[:, 0], shown[:, 1], "-", lw=1.3, color=color,
-                      label=label or traj.optimizer)
-    if marker_every:
-        ax.plot(shown[::marker_every, 0], shown[::marker_every, 1], ".", ms=3,
-                color=line.get_color())
-    ax.plot(*shown[0], "o", ms=4, color="white", mec="k", mew=0.5)
-    ax.plot(*shown[-1], "x", ms=6, color=line.get_color())
-    return ax
-
-
-def explore(function: str = "rosenbrock", optimizer: str = "Adam", lr: float = 0.05,
+def explore(function: str = "rosenbrock", optimizer: str = "Adam", lr: float = lr_on_slider(-1.3),
             beta1: float = 0.9, beta2: float = 0.999, steps: int = 200) -> dict:
     """The explorer's computation: one trajectory and what the picture needs (pure)."""
     fn = get_function(function)
@@ -430,7 +429,7 @@ def explore(function: str = "rosenbrock", optimizer: str = "Adam", lr: float = 0
     return {"trajectory": traj, "function": fn.name, "optimizer": optimizer,
             "lr": traj.settings.get("lr", lr), "diverged": traj.diverged,
             "final_gap": float(final) if np.isfinite(final) else math.inf,
-            "log_gap": _log_gap(traj.loss, fn.f_min), "steps": traj.steps, "steps_max": steps}
+            "log_gap": log_gap(traj.loss, fn.f_min), "steps": traj.steps, "steps_max": steps}
 
 
 class ExploreView:
@@ -459,7 +458,7 @@ class ExploreView:
         ax1, ax2 = axes[0]
         ax1.set_position([0.09, 0.17, 0.37, 0.72])
         ax2.set_position([0.60, 0.17, 0.38, 0.72])
-        ax1.imshow(_landscape_image(fn.name), origin="lower", extent=(*fn.xlim, *fn.ylim),
+        ax1.imshow(landscape_image(fn.name), origin="lower", extent=(*fn.xlim, *fn.ylim),
                    aspect="auto", cmap="viridis", interpolation="nearest")
         ax1.plot(*fn.minimum, "*", color="w", ms=9)
         ax1.set(xlim=fn.xlim, ylim=fn.ylim, xticks=np.linspace(*fn.xlim, 3),
@@ -523,8 +522,8 @@ def make_explorer() -> Explorer:
                                      description="function"),
         "optimizer": widgets.Dropdown(options=list(PRESETS), value="Adam",
                                       description="optimizer"),
-        "lr": widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0.5, step=0.1,
-                                     description="lr γ", readout_format=".3g"),
+        "lr": widgets.FloatLogSlider(value=lr_on_slider(-1.3), base=10, description="lr γ",
+                                     readout_format=".3g", **LR_SLIDER),
         "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
                                      description="β₁ / μ"),
         "beta2": widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001,

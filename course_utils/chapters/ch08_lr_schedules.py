@@ -37,7 +37,7 @@ from ..scratch.schedules import (
     torch_lr_curve,
 )
 
-__all__ = ["compare_with_torch", "RUN_SCHEDULES", "schedule_for_run", "ScheduleRun", "train_with_schedule", "summarize_runs", "explorer_compute", "explorer_render", "make_explorer", "sgd_on_noisy_quadratic", "plot_schedule_gallery", "plot_accuracy_curves"]
+__all__ = ["SLIDERS", "on_slider", "compare_with_torch", "RUN_SCHEDULES", "schedule_for_run", "ScheduleRun", "train_with_schedule", "summarize_runs", "explorer_compute", "explorer_render", "make_explorer", "sgd_on_noisy_quadratic", "plot_schedule_gallery", "plot_accuracy_curves"]
 
 
 def _example_metrics(n: int, tau: float = 8.0) -> np.ndarray:
@@ -238,8 +238,26 @@ def _digits():
     return load_digits_data()
 
 
-def explorer_compute(schedule: str = "1cycle", peak_lr: float = 0.7, low: float = 0.01,
-                     epochs: int = 3, progress: Callable | None = None) -> dict:
+#: The explorer's sliders on log₁₀ scales: every default and every value the notebook
+#: suggests is ``on_slider(name, x)`` for an x on that slider's grid (min + k·step), so the
+#: browser never snaps it.
+SLIDERS = {"peak_lr": {"min": -2.0, "max": 1.0, "step": 0.1},
+           "low": {"min": -3.0, "max": -0.5, "step": 0.25}}
+
+
+def on_slider(name: str, log10_value: float) -> float:
+    """10^x for x on the grid of the explorer's slider ``name`` (``"peak_lr"`` or ``"low"``);
+    raises ValueError for an x off the grid (the browser would snap it)."""
+    grid = SLIDERS[check_choice("name", name, SLIDERS)]
+    x = check_float("log10_value", log10_value, min_value=grid["min"], max_value=grid["max"])
+    k = round((x - grid["min"]) / grid["step"])
+    if abs(grid["min"] + k * grid["step"] - x) > 1e-9:
+        raise ValueError(f"log10_value must be on the {name} slider's grid {grid}, got {log10_value!r}")
+    return 10.0 ** round(grid["min"] + k * grid["step"], 10)
+
+
+def explorer_compute(schedule: str = "1cycle", peak_lr: float = on_slider("peak_lr", -0.2),
+                     low: float = 0.01, epochs: int = 3, progress: Callable | None = None) -> dict:
     """Train the digits MLP with plain SGD for ``epochs`` epochs under ``schedule`` (peak
     ``peak_lr``, floor ``low``·peak, see :func:`schedule_for_run`; seed 0). Returns the
     planned lr per step, the lr and loss of each step taken, the final validation accuracy
@@ -304,10 +322,11 @@ def make_explorer() -> Explorer:
     controls = {
         "schedule": w.Dropdown(options=list(RUN_SCHEDULES), value="1cycle",
                                description="schedule", style=style),
-        "peak_lr": w.FloatLogSlider(value=0.7, base=10, min=-2, max=1, step=0.1,
-                                    description="peak lr", readout_format=".3g", style=style),
-        "low": w.FloatLogSlider(value=0.01, base=10, min=-3, max=-0.5, step=0.25,
-                                description="floor / peak", readout_format=".3g", style=style),
+        "peak_lr": w.FloatLogSlider(value=on_slider("peak_lr", -0.2), base=10,
+                                    description="peak lr", readout_format=".3g", style=style,
+                                    **SLIDERS["peak_lr"]),
+        "low": w.FloatLogSlider(value=on_slider("low", -2.0), base=10, description="floor / peak",
+                                readout_format=".3g", style=style, **SLIDERS["low"]),
         "epochs": w.IntSlider(value=3, min=1, max=8, description="epochs", style=style),
     }
     return Explorer(explorer_compute, explorer_render, controls, progress=True,

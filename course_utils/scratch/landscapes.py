@@ -15,8 +15,9 @@ Four landscapes, each a hard case for some optimizer:
 
 ``run_trajectory(function, optimizer_class, lr=…, …)`` runs *any* ``torch.optim.Optimizer``
 class (PyTorch's or ``course_utils.scratch.optim``'s) from the function's start and records
-the path and the loss.  Gradients are analytic (tested against autograd), which keeps chapter
-07's explorer (``course_utils.chapters.ch07_optimizers``) fast.
+the path and the loss; ``plot_landscape`` and ``plot_trajectory`` draw them.  Gradients
+are analytic (tested against autograd), which keeps chapter 07's explorer
+(``course_utils.chapters.ch07_optimizers``) fast.
 """
 
 from __future__ import annotations
@@ -289,3 +290,51 @@ def run_trajectory(function, optimizer: type, *, steps: int = 200, start=None,
         loss = fn.f(path[:, 0], path[:, 1])
     return Trajectory(fn.name, optimizer.__name__, path, loss, fn.f_min, diverged,
                       dict(optimizer_kwargs), fn)
+
+
+# ----------------------------------------------------------------------------------------
+# pictures
+# ----------------------------------------------------------------------------------------
+
+def log_gap(values, f_min) -> np.ndarray:
+    """log₁₀(f − f*), floored at 1e-16 (no warnings for 0 or overflow)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.log10(np.maximum(np.asarray(values, dtype=float) - f_min, 1e-16))
+
+
+@functools.lru_cache(maxsize=8)
+def landscape_image(function: str) -> np.ndarray:
+    """log₁₀(f − f*) on a 120 × 120 grid over the function's window (cached)."""
+    fn = get_function(function)
+    _, _, Z = landscape_grid(function, 120)
+    return log_gap(Z, fn.f_min)
+
+
+def plot_landscape(function, ax, *, cmap: str = "viridis"):
+    """log₁₀(f − f*) over the function's window as an image (cheap to draw), minimum marked."""
+    fn = get_function(function)
+    ax.imshow(landscape_image(fn.name), origin="lower", extent=(*fn.xlim, *fn.ylim),
+              aspect="auto", cmap=cmap, interpolation="bilinear")
+    ax.plot(*fn.minimum, "*", color="white", ms=10, mec="k", mew=0.5)
+    ax.set(xlim=fn.xlim, ylim=fn.ylim, xlabel="x", ylabel="y")
+    ax.grid(False)
+    return ax
+
+
+def plot_trajectory(traj: Trajectory, ax, *, label=None, color=None, marker_every: int = 0):
+    """Draw ``traj.path`` on ``ax`` (clipped to the function's window): ○ start, × end."""
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a Trajectory (from run_trajectory), got {type(traj).__name__}")
+    fn = get_function(traj.function)
+    path = traj.path
+    lo = np.array([fn.xlim[0], fn.ylim[0]]) - 10
+    hi = np.array([fn.xlim[1], fn.ylim[1]]) + 10
+    shown = np.clip(path, lo, hi)
+    (line,) = ax.plot(shown[:, 0], shown[:, 1], "-", lw=1.3, color=color,
+                      label=label or traj.optimizer)
+    if marker_every:
+        ax.plot(shown[::marker_every, 0], shown[::marker_every, 1], ".", ms=3,
+                color=line.get_color())
+    ax.plot(*shown[0], "o", ms=4, color="white", mec="k", mew=0.5)
+    ax.plot(*shown[-1], "x", ms=6, color=line.get_color())
+    return ax

@@ -14,8 +14,12 @@ With step t (from 1), betas β₁, β₂, learning rate γ and weight decay λ, 
     \hat m_t &= m_t / (1-\beta_1^t), \qquad \hat v_t = v_t / (1-\beta_2^t) \\
     \theta_t &= \theta_{t-1} - \gamma\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
 
-The bias corrections undo the zero initialization of m and v: without them the first
-steps would be ~(1 − β₁)/√(1 − β₂) ≈ 3× too small.  With L2 inside Adam, the penalty's
+The bias corrections undo the zero initialization of m and v.  Both are biased towards 0
+(for a steady gradient g, m_t = (1 − β₁ᵗ)·g and v_t = (1 − β₂ᵗ)·g²), and by different
+amounts, so the uncorrected ratio m_t/√v_t is (1 − β₁ᵗ)/√(1 − β₂ᵗ) times the corrected
+m̂_t/√v̂_t: at t = 1 that is (1 − β₁)/√(1 − β₂) = 0.1/0.032 ≈ 3.2 with the default betas
+(≈ 6.5 around t = 10, → 1 after a few thousand steps).  Without the correction the first
+steps would be about 3× too *large*, not too small.  With L2 inside Adam, the penalty's
 gradient λθ is divided by √v̂ like the loss gradient, so weights with large gradients are
 decayed *less*; AdamW decays every weight by the same factor 1 − γλ per step.
 """
