@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.chapters import ch04_activations as activation_experiments
-from course_utils.core import data, diagnostics, explorers, models
+from course_utils.core import data, diagnostics, explorers, models, repro
 from course_utils.scratch import activations as act
 
 # every from-scratch module with the torch.nn module it must equal
@@ -285,42 +285,88 @@ def test_dead_unit_run_measures_with_diagnostics(digits):
         activation_experiments.dead_unit_run((digits.X_train, digits.y_train), "relu")
 
 
-def test_compare_activations_and_summary(digits):
-    recs = activation_experiments.compare_activations(digits, ["tanh", "relu"], seeds=[0, 1], depth=1, width=8,
-                                   epochs=2, lr=0.1, batch_size=256, target=0.5)
-    assert [(r["activation"], r["seed"]) for r in recs] == [("tanh", 0), ("tanh", 1),
-                                                            ("relu", 0), ("relu", 1)]
-    for r in recs:
-        assert r["val_acc"] == r["history"].val_acc[-1]
-        assert r["epochs_to_target"] == r["history"].epochs_to(0.5)
-    rows = activation_experiments.summarize_runs(recs)
-    accs = [r["val_acc"] for r in recs[:2]]
-    assert rows[0]["acc_mean"] == pytest.approx(np.mean(accs))
-    assert rows[0]["acc_std"] == pytest.approx(np.std(accs, ddof=1))
-    table = activation_experiments.format_summary(rows, target=0.5)
-    assert "tanh" in table and "epochs to 0.5" in table
-    with pytest.raises(ValueError, match="activations\\[i\\] must be one of"):
-        activation_experiments.compare_activations(digits, ["softplus"])
-    with pytest.raises(ValueError, match="momentum must be in"):
-        activation_experiments.compare_activations(digits, ["relu"], momentum=1.0)
+def test_stacked_mlp_members_train_exactly_like_their_own_mlp_with_torch_sgd(digits):
+    lrs, seeds = (0.05, 0.2), (0, 1)
+    run = activation_experiments.train_stacked(digits, "tanh", lrs=lrs, seeds=seeds, steps=12, depth=2,
+                                               width=8, batch_size=32, eval_every=5)
+    assert run["val_acc"].shape == (2, 2) and run["val_curve"].shape == (3, 2, 2)
+    assert list(run["curve_steps"]) == [5, 10, 12] and not run["diverged"].any()
+    # member (lr 0.2, seed 1) alone: same init, same batches, torch.optim.SGD with that lr
+    net = activation_experiments.build_mlp("tanh", 64, 10, depth=2, width=8, seed=1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.2, momentum=0.9)
+    X, y = digits.X_train, digits.y_train
+    g = repro.generator(1)
+    order = torch.cat([torch.randperm(len(X), generator=g) for _ in range(2)])
+    for k in range(12):
+        idx = order[k * 32:(k + 1) * 32]
+        opt.zero_grad()
+        F.cross_entropy(net(X[idx]), y[idx]).backward()
+        opt.step()
+    Xv, yv = digits.val()
+    with torch.no_grad():
+        acc = float((net(Xv).argmax(1) == yv).float().mean())
+    assert run["val_acc"][1, 1] == pytest.approx(acc, abs=1.5 / len(yv))
+    # the stacked forward equals each member's own forward at initialization
+    nets = [activation_experiments.build_mlp("relu", 64, 10, depth=2, width=8, seed=s) for s in (0, 1)]
+    stacked = activation_experiments.StackedMLP(nets)
+    out = stacked(digits.X_train[:5].expand(2, -1, -1))
+    for i, n in enumerate(nets):
+        torch.testing.assert_close(out[i], n(digits.X_train[:5]))
+    assert stacked.n_members == 2
+    with pytest.raises(ValueError, match="share their layer shapes"):
+        activation_experiments.StackedMLP([nets[0], activation_experiments.build_mlp("relu", 64, 10, depth=3, width=8)])
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        activation_experiments.train_stacked(digits, "relu", optimizer="rmsprop")
+    with pytest.raises(ValueError, match="no parameters"):
+        activation_experiments.train_stacked(digits, "prelu", steps=1)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        activation_experiments.train_stacked(digits, "softplus")
 
 
-def test_summary_of_runs_that_never_reach_the_target_and_preference_verdicts():
-    recs = [{"activation": a, "seed": s, "val_acc": v, "epochs_to_target": e}
-            for a, s, v, e in [("selu", 0, 0.95, 3), ("selu", 1, 0.97, 5),
-                               ("elu", 0, 0.90, None), ("elu", 1, 0.92, 4)]]
-    rows = activation_experiments.summarize_runs(recs)
-    assert rows[0]["epochs_mean"] == 4.0 and rows[1]["reached"] == 1
-    assert rows[1]["epochs_std"] == 0.0 and "never" not in activation_experiments.format_summary(rows)
-    assert activation_experiments.preference_verdicts(rows, order=("selu", "elu")) == [("selu", "elu", "holds")]
-    assert activation_experiments.preference_verdicts(rows, order=("elu", "selu")) == [("elu", "selu", "reversed")]
-    close = activation_experiments.summarize_runs(recs[:2] + [dict(recs[0], activation="tanh"),
-                                           dict(recs[1], activation="tanh")])
-    assert activation_experiments.preference_verdicts(close, order=("selu", "tanh"))[0][2] == "tie"
+def test_stacked_adam_scales_the_step_per_member(digits):
+    run = activation_experiments.train_stacked(digits, "relu", lrs=(1e-9, 0.01), seeds=(0,), steps=5, depth=1,
+                                               width=8, optimizer="adam", eval_every=5)
+    net = activation_experiments.build_mlp("relu", 64, 10, depth=1, width=8, seed=0)
+    Xv, yv = digits.val()
+    with torch.no_grad():
+        acc0 = float((net(Xv).argmax(1) == yv).float().mean())
+    assert run["val_acc"][0, 0] == pytest.approx(acc0)  # a tiny lr barely moves
+
+
+def test_tuned_pair_wins_and_table():
+    run = {"activation": "relu", "lrs": [0.01, 0.1], "val_acc": np.array([[0.9, 0.8], [0.95, np.nan]]),
+           "test_acc": np.array([[0.91, 0.81], [0.96, np.nan]]), "val_curve": np.zeros((3, 2, 2)),
+           "curve_steps": np.array([1, 2, 3])}
+    t = activation_experiments.tuned(run)  # lr 0.01: mean 0.85 beats (0.95 + 0)/2
+    assert t["lr"] == 0.01 and list(t["test_acc"]) == [0.91, 0.81]
+    other = dict(t, activation="tanh", test_acc=np.array([0.95, 0.5]))
+    assert activation_experiments.pair_wins([t, other], order=("relu", "tanh")) == [("relu", "tanh", 1, 2)]
+    assert "relu" in activation_experiments.format_tuned([t, other]).splitlines()[2]
     with pytest.raises(ValueError, match="rows lack activations"):
-        activation_experiments.preference_verdicts(rows)
-    with pytest.raises(ValueError, match="records must be a non-empty list"):
-        activation_experiments.summarize_runs([])
+        activation_experiments.pair_wins([t])
+
+
+def test_revived_units_counts_falls_above_the_first_layer_only():
+    assert activation_experiments.revived_units([[0.5, 0.2, 0.1], [0.3, 0.3, 0.0], [0.3, 0.1, 0.2]]) == pytest.approx(0.3)
+    assert activation_experiments.revived_units([[0.5, 0.2]]) == 0.0
+    with pytest.raises(ValueError, match="dead_per_layer"):
+        activation_experiments.revived_units([0.1, 0.2])
+
+
+def test_tanh_gets_xavier_times_five_thirds_like_chapter_03():
+    a = activation_experiments.build_mlp("tanh", 64, 10, depth=1, width=256, seed=0)
+    b = activation_experiments.build_mlp("tanh", 64, 10, depth=1, width=256, seed=0, init="xavier_uniform")
+    assert float(a[0].weight.detach().std() / b[0].weight.detach().std()) == pytest.approx(5 / 3, rel=1e-5)
+
+
+def test_explorer_defaults_and_suggested_values_are_on_the_slider_grid():
+    e = activation_experiments.make_activation_explorer()
+    p = e.controls["param"]
+    for v in (p.value, 0.0, 2.0, 1.0):  # default; ELU α = 0, Swish β = 2, β = 0 ... suggested in the text
+        k = (v - p.min) / p.step
+        assert p.min <= v <= p.max and abs(k - round(k)) < 1e-9
+    d = activation_experiments.make_distribution_explorer().controls["depth"]
+    assert d.min <= 50 <= d.max and (d.value - d.min) % d.step == 0
 
 
 def test_activation_curves_match_torch_and_mark_saturation():

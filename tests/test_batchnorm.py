@@ -258,7 +258,7 @@ def test_lr_sweep_rows_and_table(digits):
     assert rows[0]["record"] is not None and rows[1]["record"] is None
     assert rows[0]["epochs_to_target"] == 1
     table = batchnorm_experiments.sweep_table(rows)
-    assert "diverged" in table and table.splitlines()[0].split() == ["lr", "none", "batch"]
+    assert "div" in table and table.splitlines()[0].split() == ["lr", "none", "batch"]
 
 
 def test_time_per_step_is_positive(digits):
@@ -311,7 +311,7 @@ def test_render_and_explorer():
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: B.batchnorm_forward(torch.randn(5), None, None, torch.zeros(5), torch.ones(5),
-                                 True), ValueError, "x must have 2 or 3 dimension"),
+                                 True), ValueError, "x must have 2 or 3 or 4 dimension"),
     (lambda: B.batchnorm_forward(torch.randn(4, 3), torch.ones(2), None, torch.zeros(3),
                                  torch.ones(3), True), ValueError, "gamma must have one entry"),
     (lambda: B.batchnorm_forward(torch.randn(1, 3), None, None, torch.zeros(3), torch.ones(3),
@@ -337,3 +337,88 @@ def test_render_and_explorer():
 def test_arguments_are_validated(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm2d_equals_torch_per_channel_over_n_h_w(momentum):
+    torch.manual_seed(1)
+    ref = nn.BatchNorm2d(3, momentum=momentum)
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 2.0)
+        ref.bias.normal_()
+    mine = B.BatchNorm2d(3, momentum=momentum)
+    mine.load_state_dict(ref.state_dict())
+    for step in range(20):
+        x = torch.randn(6, 3, 5, 4) * torch.tensor([1.0, 3.0, 0.2]).view(1, 3, 1, 1) + step / 10
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        oa, ob = mine(xa), ref(xb)
+        (oa ** 3).sum().backward()
+        (ob ** 3).sum().backward()
+        torch.testing.assert_close(oa, ob, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(mine.running_mean, ref.running_mean)
+        torch.testing.assert_close(mine.running_var, ref.running_var)
+    # per-channel statistics: each channel of the training output has mean 0, std 1 over (N, H, W)
+    out = copy.deepcopy(mine)(torch.randn(8, 3, 4, 4) * 5 + 2).detach() - mine.bias.detach().view(1, 3, 1, 1)
+    out = out / mine.weight.detach().view(1, 3, 1, 1)
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+    mine.eval(), ref.eval()
+    x = torch.randn(2, 3, 5, 4)
+    torch.testing.assert_close(mine(x), ref(x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"x must have 4 dimension\(s\)"):
+        mine(torch.randn(4, 3))
+    worst = B.compare_with_torch(num_features=3, steps=40, image_size=4)
+    assert max(worst.values()) < 1e-5
+
+
+def test_batch_dependence_is_bn_noise_and_zero_for_layer_norm_and_eval():
+    X = torch.randn(100, 6) * 2 + 1
+    bn = nn.BatchNorm1d(6)
+    out = B.batch_dependence(bn, X, index=3, n_batches=30, batch_size=8)
+    assert out.shape == (30, 6) and float(out.std(0).min()) > 0.05
+    assert int(bn.num_batches_tracked) == 0  # the layer itself is untouched
+    ln = B.batch_dependence(nn.LayerNorm(6), X, index=3, n_batches=10, batch_size=8)
+    assert float(ln.std(0).max()) < 1e-6
+    again = B.batch_dependence(bn, X, index=3, n_batches=30, batch_size=8)
+    torch.testing.assert_close(out, again)  # seeded
+    with pytest.raises(ValueError, match="batch_size"):
+        B.batch_dependence(bn, X, batch_size=1)
+
+
+def test_sweep_over_seeds_table_and_step_time_ratios(digits):
+    rows = batchnorm_experiments.lr_sweep(digits, [0.1, 1e3], ["none"], seeds=[0, 1], depth=2, width=8,
+                                          epochs=1, batch_size=256, target=0.0)
+    assert [(r["seed"], r["lr"]) for r in rows] == [(0, 0.1), (0, 1e3), (1, 0.1), (1, 1e3)]
+    table = batchnorm_experiments.sweep_table(rows)
+    expected = ["div" if r["diverged"] else f"{r['val_acc']:.3f}"[1:] for r in rows if r["lr"] == 1e3]
+    assert table.splitlines()[2].split()[1:] == expected
+    assert batchnorm_experiments.best_epochs_to_target(rows, seed=1) == {"none": (1, 0.1)}
+    models = {"none": B.norm_mlp(64, 10, norm="none", depth=1, width=8),
+              "batch": B.norm_mlp(64, 10, norm="batch", depth=1, width=8)}
+    r = batchnorm_experiments.step_time_ratios(models, digits.X_train[:32], digits.y_train[:32], rounds=1, steps=2)
+    assert r["none"] == 1.0 and r["batch"] > 0
+    with pytest.raises(TypeError, match="seeds must be"):
+        batchnorm_experiments.lr_sweep(digits, [0.1], seeds=[])
+
+
+def test_record_keeps_the_inputs_of_the_normalization_layers(digits):
+    rec = batchnorm_experiments.record_activation_stats(digits, "batch", 0.1, every=5, probe_size=64,
+                                                        depth=2, width=8, epochs=1, batch_size=256)
+    assert rec["pre_std"].shape == rec["std"].shape
+    net = B.norm_mlp(64, 10, norm="batch", depth=2, width=8)
+    # first checkpoint: the std of the first hidden Linear output of the fresh (seed 0) net
+    torch.manual_seed(0)
+    net = B.norm_mlp(64, 10, norm="batch", depth=2, width=8)
+    with torch.no_grad():
+        expected = float(net[0](digits.X_train[:64]).std())
+    assert rec["pre_std"][0, 0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_batch_norm_explorer_defaults_and_suggested_values_are_on_the_grid():
+    import math as _m
+    e = batchnorm_experiments.make_explorer()
+    b, m = e.controls["batch_size"], e.controls["momentum"]
+    assert all((v - b.min) % b.step == 0 for v in (b.value, 2))
+    for v in (m.value, 1.0, 0.001, 0.1, 0.01):  # default and the values the text suggests
+        k = (_m.log10(v) - m.min) / m.step
+        assert m.min <= _m.log10(v) <= m.max and abs(k - round(k)) < 1e-9

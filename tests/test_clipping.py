@@ -290,3 +290,31 @@ def test_validation_messages():
         clipping.norm_statistics([])
     with pytest.raises(TypeError, match="w1 must have a numeric dtype"):
         ch06.cliff_loss("x", 0.0)
+
+
+def _on_grid(value, lo, step):
+    k = (value - lo) / step
+    return abs(k - round(k)) < 1e-9
+
+
+def test_cliff_explorer_defaults_and_suggested_values_are_on_the_slider_grid():
+    e = ch06.make_cliff_explorer()
+    for name, key in (("lr", "lr"), ("steps", "steps")):
+        w = e.controls[name]
+        assert _on_grid(w.value, w.min, w.step) and (w.min, w.max, w.step, w.value) == ch06.CLIFF_SLIDERS[key]
+    t = e.controls["threshold"]
+    assert _on_grid(math.log10(t.value), t.min, t.step)
+    lo, hi, step, _ = ch06.CLIFF_SLIDERS["lr"]
+    assert all(lo <= v <= hi and _on_grid(v, lo, step) for v in ch06.CLIFF_SUGGESTED["lr"])
+    lo, hi, step, _ = ch06.CLIFF_SLIDERS["log10_threshold"]
+    assert all(lo <= math.log10(v) <= hi and _on_grid(math.log10(v), lo, step)
+               for v in ch06.CLIFF_SUGGESTED["threshold"])
+    # the 2-D clipping explorer too
+    c = ch06.make_clip_explorer()
+    assert all(_on_grid(w.value, w.min, w.step) for w in c.controls.values())
+
+
+def test_cliff_render_has_a_loss_per_step_panel():
+    fig = ch06.render_cliff_runs(ch06.cliff_runs(lr=0.6, threshold=1.0, steps=20), {})
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 3
+    assert fig.axes[1].get_yscale() == "log"

@@ -234,3 +234,27 @@ def test_validation_messages():
         rnn.member_norms([torch.ones(2, 3), torch.ones(3, 3)])
     with pytest.raises(TypeError, match="w must have a numeric dtype"):
         ch06.single_unit_rnn_loss(["a"], 0.0)
+
+
+def test_adding_result_per_seed_views_summary_and_label_suffix():
+    res = ch06.train_adding((("none", None), ("norm", 0.1)), (0, 1), steps=30, seq_len=10,
+                            hidden_size=8, batch_size=8, lr=3.0, momentum=0.0, n_val=50,
+                            label_suffix=", lr 3")
+    assert res.labels == ["none, lr 3", "none, lr 3", "norm 0.1, lr 3", "norm 0.1, lr 3"]
+    rows = {r["method"]: r for r in res.rows()}
+    finals = res.finals("norm 0.1, lr 3")
+    assert finals.shape == (2,)
+    assert [f is None for f in rows["norm 0.1, lr 3"]["final_mse"]] == list(np.isnan(finals))
+    assert sum(res.diverged("none, lr 3")) == rows["none, lr 3"]["diverged"]
+    frac = res.clipped_fraction("norm 0.1, lr 3", 0.1)
+    idx = [i for i, lab in enumerate(res.labels) if lab == "norm 0.1, lr 3"]
+    for f, i in zip(frac, idx):
+        col = res.grad_norm[:, i]
+        assert f == pytest.approx(np.mean(col[np.isfinite(col)] > 0.1))
+    text = res.summary()
+    assert text.splitlines()[0].split()[:3] == ["method", "diverged", "below"]
+    assert len(text.splitlines()) == 4
+    with pytest.raises(ValueError, match="label must be one of"):
+        res.finals("norm 0.2")
+    with pytest.raises(TypeError, match="label_suffix must be a string"):
+        ch06.train_adding((("none", None),), (0,), steps=2, label_suffix=3)

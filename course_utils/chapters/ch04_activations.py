@@ -1,8 +1,9 @@
 """Chapter 04's experiments and explorers, built on :mod:`course_utils.scratch.activations`.
 
 Networks with a chosen activation and its usual initialization, SELU's self-normalization
-runs, dead-unit counts over training, the fair comparison across activations with its
-summary and verdicts, and the two live explorers (an activation and its derivative; per-layer
+runs, dead-unit counts over training (and revivals), the fair comparison across activations
+(many MLPs — learning rates × seeds — trained side by side as one :class:`StackedMLP`, each
+activation at its tuned learning rate), and the two live explorers (an activation and its derivative; per-layer
 activation distributions of a deep net).
 """
 
@@ -38,15 +39,21 @@ RECOMMENDED_INIT = {
     "swish": "he_normal",
 }
 
-#: The usual rule of thumb (Géron, ch. 11): SELU > ELU > LeakyReLU > ReLU > tanh > sigmoid.
+#: The gain paired with an init by default: tanh gets Xavier × 5/3 (``calculate_gain('tanh')``),
+#: as in chapter 03; every other activation gain 1.
+RECOMMENDED_GAIN = {"tanh": 5.0 / 3.0}
+
+#: The rule of thumb of Géron's *Hands-on ML*, 2nd edition, ch. 11:
+#: SELU > ELU > LeakyReLU > ReLU > tanh > sigmoid.
 PREFERENCE_ORDER = ("selu", "elu", "leaky_relu", "relu", "tanh", "sigmoid")
 
 
 def build_mlp(activation: str, in_features: int, out_features: int, *, depth: int = 3,
-              width: int = 64, init: str | None = None, gain: float = 1.0,
+              width: int = 64, init: str | None = None, gain: float | None = None,
               dropout: float = 0.0, alpha_dropout: bool = False, seed: int = 0,
               act_kwargs: dict | None = None) -> nn.Sequential:
-    """``models.mlp`` seeded with ``seed``, the activation's recommended init by default,
+    """``models.mlp`` seeded with ``seed``, the activation's recommended init and gain by
+    default (``RECOMMENDED_INIT``, ``RECOMMENDED_GAIN``; an explicit ``init`` gets gain 1),
     optional activation arguments (``act_kwargs={"negative_slope": 0.2}``) and optional
     ``nn.AlphaDropout`` in place of ``nn.Dropout`` (``alpha_dropout=True``)."""
     from ..core.models import mlp
@@ -55,6 +62,8 @@ def build_mlp(activation: str, in_features: int, out_features: int, *, depth: in
     check_bool("alpha_dropout", alpha_dropout)
     if act_kwargs is not None and not isinstance(act_kwargs, dict):
         raise TypeError(f"act_kwargs must be a dict or None, got {type(act_kwargs).__name__}")
+    if gain is None:
+        gain = RECOMMENDED_GAIN.get(activation, 1.0) if init is None else 1.0
     init = RECOMMENDED_INIT.get(activation, "default") if init is None else init
     torch.manual_seed(repro.seed(seed))
     model = mlp(in_features, out_features, depth=depth, width=width, activation=activation,
@@ -137,7 +146,8 @@ def dead_unit_run(splits, activation: str, *, lr: float = 0.05, epochs: int = 8,
     """Train an MLP and measure its dead units after every epoch.
 
     A unit is *dead* when its output is ≤ 0 on every training example
-    (``diagnostics``' definition): for ReLU it then gets no gradient, ever.  Returns
+    (``diagnostics``' definition): for ReLU it then gets no gradient — in layer 1 for good; above
+    it the unit can revive when the layers below change (:func:`revived_units`).  Returns
     ``{"dead": [fraction of hidden units dead, before training and after each epoch],
     "dead_per_layer": [[...] per measurement], "history": History}``."""
     splits = check_splits(splits)
@@ -172,101 +182,172 @@ def dead_unit_run(splits, activation: str, *, lr: float = 0.05, epochs: int = 8,
     return out
 
 
-def compare_activations(splits, activations=("sigmoid", "tanh", "relu", "leaky_relu", "elu",
-                                             "selu", "gelu", "swish"), *, seeds=(0, 1, 2),
-                        depth: int = 6, width: int = 64, epochs: int = 10, lr: float = 0.05,
-                        momentum: float = 0.9, batch_size: int = 256, target: float = 0.9,
-                        progress: bool = False) -> list[dict]:
-    """Train the same MLP with each activation (its recommended init) for each seed with
-    SGD + momentum; one record per run: activation, seed, val_acc (final), best_val_acc,
-    epochs_to_target (None if never reached), diverged, history."""
+def revived_units(dead_per_layer) -> float:
+    """How much the dead fraction of the layers *above the first* fell during training:
+    Σ over those layers and consecutive measurements of max(0, dead[t] − dead[t+1]) (in
+    fractions of a layer).  > 0 means some unit that was dead became positive again — possible
+    because a unit above layer 1 sees inputs that change as the layers below it learn.
+    ``dead_per_layer``: the (measurements × layers) list :func:`dead_unit_run` returns."""
+    d = np.asarray(dead_per_layer, dtype=float)
+    if d.ndim != 2 or d.shape[0] < 1 or d.shape[1] < 1:
+        raise ValueError(f"dead_per_layer must be a (measurements, layers) array, got shape {d.shape}")
+    if d.shape[1] < 2 or d.shape[0] < 2:
+        return 0.0
+    return float(np.clip(d[:-1, 1:] - d[1:, 1:], 0, None).sum())
+
+
+# ----------------------------------------------------------------------------------------
+# The fair comparison: many MLPs (learning rates × seeds) trained side by side
+# ----------------------------------------------------------------------------------------
+class StackedMLP(nn.Module):
+    """n MLPs of the same shape and activation, evaluated side by side.
+
+    ``x`` (n, B, in) → (n, B, out); layer k computes x·W_kᵀ + b_k for every member at once
+    (one batched matrix product).  Member i computes exactly what ``models[i]`` computes
+    (``tests/test_activations.py`` trains both and compares)."""
+
+    def __init__(self, models):
+        super().__init__()
+        models = list(models)
+        if not models or not all(isinstance(m, nn.Sequential) for m in models):
+            raise TypeError("models must be a non-empty list of nn.Sequential MLPs")
+        lins = [[m for m in net if isinstance(m, nn.Linear)] for net in models]
+        acts = [[m for m in net if not isinstance(m, nn.Linear)] for net in models]
+        shapes = {tuple(tuple(lin.weight.shape) for lin in ls) for ls in lins}
+        kinds = {tuple(type(a).__name__ for a in ac) for ac in acts}
+        if len(shapes) != 1 or len(kinds) != 1 or len(set(next(iter(kinds)))) > 1:
+            raise ValueError("models must share their layer shapes and one activation")
+        self.act = acts[0][0] if acts[0] else nn.Identity()
+        if any(True for _ in self.act.parameters()):
+            raise ValueError("models' activation must have no parameters (PReLU's slope "
+                             "cannot be shared by the members)")
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.stack([ls[k].weight.detach().T for ls in lins]).contiguous())
+            for k in range(len(lins[0])))
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.stack([ls[k].bias.detach()[None] for ls in lins]).contiguous())
+            for k in range(len(lins[0])))
+
+    @property
+    def n_members(self) -> int:
+        return self.weights[0].shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, ndim=3, floating=True)
+        last = len(self.weights) - 1
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if k < last:
+                x = self.act(x)
+        return x
+
+
+def train_stacked(splits, activation: str, *, lrs=(0.01, 0.03, 0.1), seeds=(0, 1, 2, 3, 4),
+                  steps: int = 300, depth: int = 4, width: int = 32, batch_size: int = 64,
+                  optimizer: str = "sgd", momentum: float = 0.9, eval_every: int = 25) -> dict:
+    """Train one MLP per (lr, seed) with ``activation`` (its recommended init) side by side.
+
+    Every member with the same seed starts from the same weights and sees the same batches
+    (a reshuffled pass over the training set after another, seeded through ``repro``);
+    ``optimizer`` "sgd" (with ``momentum``) or "adam", run with lr 1: SGD's gradient (and
+    Adam's step) is scaled per member by its own lr — exactly that optimizer's update at
+    that lr.  A member whose loss stops being finite drops out of the loss (it gets no more
+    gradient) and counts as diverged.
+    Returns arrays indexed [lr, seed]: ``val_acc``, ``test_acc`` (final), ``diverged``,
+    ``val_curve`` [eval, lr, seed] (every ``eval_every`` steps) and ``curve_steps``."""
     splits = check_splits(splits)
-    activations = [check_choice("activations[i]", a, RECOMMENDED_INIT) for a in activations]
+    check_choice("activation", activation, RECOMMENDED_INIT)
+    lrs = [check_float("lrs[i]", lr, min_value=0.0, min_inclusive=False) for lr in lrs]
     seeds = [check_int("seeds[i]", s, min_value=0) for s in seeds]
-    if not activations or not seeds:
-        raise ValueError("activations and seeds must be non-empty")
-    target = check_float("target", target, min_value=0.0, max_value=1.0)
-    lr = check_float("lr", lr, min_value=0.0, min_inclusive=False)
+    if not lrs or not seeds:
+        raise ValueError("lrs and seeds must be non-empty")
+    steps = check_int("steps", steps, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=1)
+    check_choice("optimizer", optimizer, ["sgd", "adam"])
     momentum = check_float("momentum", momentum, min_value=0.0, max_value=1.0,
                            max_inclusive=False)
-    check_bool("progress", progress)
-    runs = [(a, s) for a in activations for s in seeds]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    eval_every = check_int("eval_every", eval_every, min_value=1)
+    nets = {s: build_mlp(activation, splits.n_features, splits.n_classes, depth=depth,
+                         width=width, seed=s) for s in seeds}
+    members = [(lr, s) for lr in lrs for s in seeds]
+    model = StackedMLP([nets[s] for _, s in members])
+    params = list(model.parameters())
+    opt = (torch.optim.SGD(params, lr=1.0, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(params, lr=1.0))
+    scale = torch.tensor([lr for lr, _ in members])
+    X, y = splits.X_train, splits.y_train
+    n_batches = -(-steps * batch_size // len(X))
+    order = {s: torch.cat([torch.randperm(len(X), generator=g) for g in
+                           [repro.generator(s)] for _ in range(n_batches + 1)]) for s in seeds}
+    rows = torch.stack([order[s] for _, s in members])
+    alive = torch.ones(len(members), dtype=torch.bool)
+    Xv, yv = splits.val()
+    Xt, yt = splits.test()
 
-        bar = tqdm(total=len(runs), desc="runs", leave=False)
-    records = []
-    try:
-        for act, seed in runs:
-            model = build_mlp(act, splits.n_features, splits.n_classes, depth=depth,
-                              width=width, seed=seed)
-            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-            h = fit(model, Batches(splits.X_train, splits.y_train, batch_size, seed=seed),
-                    splits.val(), epochs=epochs, optimizer=opt, progress=False, verbose=False)
-            records.append({"activation": act, "seed": seed,
-                            "val_acc": float("nan") if h.diverged else h.val_acc[-1],
-                            "best_val_acc": h.best("val_acc"), "diverged": h.diverged,
-                            "epochs_to_target": h.epochs_to(target), "history": h})
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return records
+    @torch.no_grad()
+    def accuracy(Xe, ye):
+        pred = model(Xe.expand(len(members), -1, -1)).argmax(-1)
+        return torch.where(alive, (pred == ye).float().mean(1), torch.nan).numpy()
+
+    curve, curve_steps = [], []
+    for k in range(steps):
+        idx = rows[:, k * batch_size:(k + 1) * batch_size]
+        out = model(X[idx])
+        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y[idx].reshape(-1),
+                               reduction="none").view(len(members), -1).mean(1)
+        alive &= torch.isfinite(loss).detach()
+        opt.zero_grad(set_to_none=False)
+        loss[alive].sum().backward()
+        with torch.no_grad():
+            if optimizer == "sgd":  # SGD is linear in the gradient: scale it by the lr
+                for p in params:
+                    p.grad.mul_(scale.view(-1, *([1] * (p.ndim - 1))))
+                opt.step()
+            else:  # Adam's step does not scale with the gradient: scale the step
+                before = [p.detach().clone() for p in params]
+                opt.step()
+                for p, b in zip(params, before):
+                    p.copy_(b + scale.view(-1, *([1] * (p.ndim - 1))) * (p - b))
+        if (k + 1) % eval_every == 0 or k + 1 == steps:
+            curve.append(accuracy(Xv, yv))
+            curve_steps.append(k + 1)
+    shape = (len(lrs), len(seeds))
+    return {"activation": activation, "lrs": lrs, "seeds": seeds, "optimizer": optimizer,
+            "val_acc": curve[-1].reshape(shape), "test_acc": accuracy(Xt, yt).reshape(shape),
+            "diverged": (~alive).numpy().reshape(shape),
+            "val_curve": np.stack(curve).reshape(-1, *shape), "curve_steps": np.array(curve_steps)}
 
 
-def summarize_runs(records: list[dict]) -> list[dict]:
-    """Per activation (in first-seen order): n runs, mean/std (ddof=1) of the final
-    validation accuracy, mean/std of the epochs to target over the runs that reached it,
-    and how many reached it."""
-    if not isinstance(records, list) or not records:
-        raise ValueError("records must be a non-empty list of run records")
-    order = list(dict.fromkeys(r["activation"] for r in records))
-    rows = []
-    for act in order:
-        rs = [r for r in records if r["activation"] == act]
-        acc = np.array([r["val_acc"] for r in rs], dtype=float)
-        ep = np.array([r["epochs_to_target"] for r in rs if r["epochs_to_target"] is not None],
-                      dtype=float)
-        rows.append({
-            "activation": act, "runs": len(rs),
-            "acc_mean": float(acc.mean()), "acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-            "reached": int(ep.size),
-            "epochs_mean": float(ep.mean()) if ep.size else None,
-            "epochs_std": float(ep.std(ddof=1)) if ep.size > 1 else (0.0 if ep.size else None),
-        })
-    return rows
+def tuned(run: dict) -> dict:
+    """The learning rate with the best mean validation accuracy over seeds (diverged runs
+    count as 0) and, at that rate, the per-seed test accuracy and validation curve."""
+    val = np.nan_to_num(np.asarray(run["val_acc"], dtype=float), nan=0.0)
+    i = int(np.argmax(val.mean(axis=1)))
+    test = np.nan_to_num(np.asarray(run["test_acc"], dtype=float)[i], nan=0.0)
+    return {"activation": run["activation"], "lr": run["lrs"][i], "test_acc": test,
+            "val_curve": np.nan_to_num(run["val_curve"][:, i], nan=0.0),
+            "curve_steps": run["curve_steps"]}
 
 
-def format_summary(rows: list[dict], target: float = 0.9) -> str:
-    """The summary as a fixed-width text table (3 significant digits)."""
-    head = f"{'activation':<11} {'val acc (mean ± std)':>21} {f'epochs to {target:g}':>17} {'reached':>8}"
+def format_tuned(rows: list[dict]) -> str:
+    """The tuned comparison as a fixed-width text table (3 significant digits)."""
+    head = f"{'activation':<11} {'tuned lr':>8} {'test acc (mean ± std)':>22} {'worst seed':>11}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        ep = ("never" if r["epochs_mean"] is None
-              else f"{r['epochs_mean']:.1f} ± {r['epochs_std']:.1f}")
-        lines.append(f"{r['activation']:<11} {r['acc_mean']:>12.3f} ± {r['acc_std']:.3f}"
-                     f" {ep:>17} {r['reached']:>4}/{r['runs']}")
+        t = np.asarray(r["test_acc"], dtype=float)
+        lines.append(f"{r['activation']:<11} {r['lr']:>8g} {t.mean():>13.3f} ± {t.std(ddof=1):.3f}"
+                     f" {t.min():>11.3f}")
     return "\n".join(lines)
 
 
-def preference_verdicts(rows: list[dict], order=PREFERENCE_ORDER) -> list[tuple]:
-    """For each neighbouring pair (a, b) of ``order`` (a is said to beat b): ``(a, b,
-    verdict)`` with verdict "holds" if mean acc(a) − mean acc(b) exceeds the larger of
-    their stds, "reversed" if b wins by that margin, and "tie" otherwise."""
-    by = {r["activation"]: r for r in rows}
+def pair_wins(rows: list[dict], order=PREFERENCE_ORDER) -> list[tuple]:
+    """For each neighbouring pair (a, b) of ``order``: ``(a, b, k, n)`` — a had the higher
+    test accuracy than b in k of the n seeds (paired by seed, each at its tuned lr)."""
+    by = {r["activation"]: np.asarray(r["test_acc"], dtype=float) for r in rows}
     missing = [a for a in order if a not in by]
     if missing:
         raise ValueError(f"rows lack activations {missing} named in order")
-    out = []
-    for a, b in zip(order[:-1], order[1:]):
-        ra, rb = by[a], by[b]
-        margin = max(ra["acc_std"], rb["acc_std"])
-        diff = ra["acc_mean"] - rb["acc_mean"]
-        verdict = "holds" if diff > margin else "reversed" if -diff > margin else "tie"
-        out.append((a, b, verdict))
-    return out
+    return [(a, b, int((by[a] > by[b]).sum()), len(by[a])) for a, b in zip(order[:-1], order[1:])]
 
 
 # ----------------------------------------------------------------------------------------

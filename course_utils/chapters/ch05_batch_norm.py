@@ -56,10 +56,10 @@ def run(splits, norm: str = "batch", lr: float = 0.1, *, epochs: int = 6, batch_
     return model, history
 
 
-def lr_sweep(splits, lrs, norms=("none", "batch"), *, target: float = 0.9,
+def lr_sweep(splits, lrs, norms=("none", "batch"), *, seeds=(0,), target: float = 0.9,
              record_at: float | None = None, every: int = 10, **run_kw) -> list[dict]:
-    """Train one network per (norm, lr) with :func:`run`.  One row per run: ``norm``,
-    ``lr``, ``val_acc`` (last epoch; None if it diverged), ``diverged``,
+    """Train one network per (seed, norm, lr) with :func:`run`.  One row per run: ``seed``,
+    ``norm``, ``lr``, ``val_acc`` (last epoch; None if it diverged), ``diverged``,
     ``epochs_to_target`` (first epoch with validation accuracy ≥ ``target``, or None),
     ``history``, and ``record``: for runs at ``lr == record_at`` the
     :func:`record_activation_stats` of that run (same training, instrumented every
@@ -73,55 +73,58 @@ def lr_sweep(splits, lrs, norms=("none", "batch"), *, target: float = 0.9,
     target = check_float("target", target, min_value=0.0, max_value=1.0)
     if record_at is not None:
         record_at = check_float("record_at", record_at, min_value=0.0, min_inclusive=False)
+    if not isinstance(seeds, (list, tuple, range)) or len(seeds) == 0:
+        raise TypeError("seeds must be a non-empty list of seeds")
     rows = []
-    for norm in norms:
-        for lr in lrs:
-            record = None
-            if record_at is not None and math.isclose(lr, record_at):
-                record = record_activation_stats(splits, norm, lr, every=every, **run_kw)
-                h = record["history"]
-            else:
-                _, h = run(splits, norm, lr, **run_kw)
-            rows.append({
-                "norm": norm, "lr": lr, "diverged": h.diverged,
-                "val_acc": None if h.diverged else h.val_acc[-1],
-                "epochs_to_target": None if h.diverged else h.epochs_to(target),
-                "history": h, "record": record,
-            })
+    for seed, norm, lr in [(sd, n, lr) for sd in seeds for n in norms for lr in lrs]:
+        record = None
+        if record_at is not None and math.isclose(lr, record_at):
+            record = record_activation_stats(splits, norm, lr, every=every, seed=seed,
+                                             **run_kw)
+            h = record["history"]
+        else:
+            _, h = run(splits, norm, lr, seed=seed, **run_kw)
+        rows.append({
+            "seed": seed, "norm": norm, "lr": lr, "diverged": h.diverged,
+            "val_acc": None if h.diverged else h.val_acc[-1],
+            "epochs_to_target": None if h.diverged else h.epochs_to(target),
+            "history": h, "record": record,
+        })
     return rows
 
 
 def sweep_table(rows: list[dict]) -> str:
-    """Text table of :func:`lr_sweep` rows: one line per lr, one column per norm, each
-    cell ``final val acc (epochs to target)`` or ``diverged``."""
+    """Text table of :func:`lr_sweep` rows: one line per lr, one column per norm, each cell
+    the final validation accuracy of every seed (``div`` = diverged, ``-`` = not run)."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise TypeError("rows must be the non-empty list of dicts lr_sweep returns")
     norms = list(dict.fromkeys(r["norm"] for r in rows))
-    lrs = list(dict.fromkeys(r["lr"] for r in rows))
-    cell = {(r["norm"], r["lr"]): r for r in rows}
-    lines = ["lr      " + "".join(f"{n:>18}" for n in norms)]
+    lrs = sorted(dict.fromkeys(r["lr"] for r in rows))
+    width = 6 * len(set(r.get("seed", 0) for r in rows)) + 2
+    lines = ["lr      " + "".join(f"{n:>{width}}" for n in norms)]
     for lr in lrs:
         parts = []
         for n in norms:
-            r = cell.get((n, lr))
-            if r is None:
-                text = "-"
-            elif r["diverged"]:
-                text = "diverged"
-            else:
-                ep = r["epochs_to_target"]
-                text = f"{r['val_acc']:.3f} ({ep if ep is not None else '-'} ep)"
-            parts.append(f"{text:>18}")
+            rs = [r for r in rows if r["norm"] == n and r["lr"] == lr]
+            text = " ".join("div" if r["diverged"] else f"{r['val_acc']:.3f}"[1:] if
+                            r["val_acc"] < 1 else "1.00" for r in rs) or "-"
+            parts.append(f"{text:>{width}}")
         lines.append(f"{lr:<8g}" + "".join(parts))
     return "\n".join(lines)
 
 
 @torch.no_grad()
 def _train_mode_stats(model: nn.Module, X: torch.Tensor):
-    """Activation stats of a *copy* of ``model`` in training mode (batch statistics, as
-    the optimizer sees them) — the real model's running statistics stay untouched."""
+    """``(activation stats, hidden-Linear stats)`` of a *copy* of ``model`` in training mode
+    (batch statistics, as the optimizer sees them; the real model's running statistics stay
+    untouched).  The hidden Linear outputs are what a normalization layer receives: its
+    *input*, which BN does not standardize (its output is standardized by construction)."""
     probe = copy.deepcopy(model).train()
-    return diagnostics.activation_stats(probe, X)
+    linears = diagnostics.linear_layers(probe)[:-1]  # all but the output layer
+    with diagnostics.ActivationRecorder(probe) as acts, \
+            diagnostics.ActivationRecorder(probe, linears) as pre:
+        probe(X)
+    return acts.stats, pre.stats
 
 
 def loss_along_gradient(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
@@ -173,23 +176,25 @@ def record_activation_stats(splits, norm: str = "batch", lr: float = 0.1, *, eve
     On a fixed probe batch (the first ``probe_size`` training examples) it records the
     mean and std of every activation layer's output (``diagnostics.activation_stats`` on
     a training-mode copy) and :func:`loss_along_gradient`.  Returns a dict: ``steps``
-    (T,), ``mean``/``std`` (T, layers), ``loss_range`` (T,) = max − min of the loss along
+    (T,), ``mean``/``std`` (T, layers) of the activations, ``pre_std`` (T, layers) of the hidden Linear outputs (the normalization layers' inputs), ``loss_range`` (T,) = max − min of the loss along
     the gradient, ``grad_change`` (T,) = its largest gradient change, ``history``,
     ``model``.  A diverged run stops recording at the last finite step."""
     data.check_splits(splits)
     every = check_int("every", every, min_value=1)
     probe_size = check_int("probe_size", probe_size, min_value=2)
     X, y = splits.X_train[:probe_size], splits.y_train[:probe_size]
-    rec = {"steps": [], "mean": [], "std": [], "loss_range": [], "grad_change": []}
+    rec = {"steps": [], "mean": [], "std": [], "pre_std": [], "loss_range": [],
+           "grad_change": []}
 
     def snapshot(step, model):
-        stats = _train_mode_stats(model, X)
+        stats, pre = _train_mode_stats(model, X)
         land = loss_along_gradient(model, X, y, step_sizes)
         if not (np.all(np.isfinite(land["loss"])) and all(np.isfinite(s.std) for s in stats)):
             return
         rec["steps"].append(step)
         rec["mean"].append([s.mean for s in stats])
         rec["std"].append([s.std for s in stats])
+        rec["pre_std"].append([s.std for s in pre])
         rec["loss_range"].append(float(land["loss"].max() - land["loss"].min()))
         rec["grad_change"].append(float(land["grad_change"].max()))
 
@@ -270,6 +275,22 @@ def time_per_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, steps: 
             one()
         times.append((time.perf_counter() - t0) / steps)
     return float(np.median(times))
+
+
+def step_time_ratios(models: dict, X: torch.Tensor, y: torch.Tensor, *, rounds: int = 5,
+                     steps: int = 10) -> dict:
+    """``{name: t_name / t_first}``: time per SGD step of each model relative to the first,
+    each the *minimum* over ``rounds`` interleaved timings of :func:`time_per_step` — the
+    minimum is what the machine can do; background load only ever adds time."""
+    if not isinstance(models, dict) or not models:
+        raise TypeError("models must be a non-empty dict {name: nn.Module}")
+    rounds = check_int("rounds", rounds, min_value=1)
+    best = {k: math.inf for k in models}
+    for _ in range(rounds):
+        for k, m in models.items():
+            best[k] = min(best[k], time_per_step(m, X, y, steps=steps, repeats=1))
+    first = best[next(iter(models))]
+    return {k: v / first for k, v in best.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -384,13 +405,16 @@ def make_explorer() -> explorers.Explorer:
 # --------------------------------------------------------------------------------------
 # summaries and plots for the notebook
 # --------------------------------------------------------------------------------------
-def best_epochs_to_target(rows: list[dict]) -> dict:
+def best_epochs_to_target(rows: list[dict], seed: int | None = None) -> dict:
     """``{norm: (epochs, lr)}``: the fewest epochs to the target over the learning rates
-    of :func:`lr_sweep` rows (``(None, None)`` if no run of that norm reached it)."""
+    of :func:`lr_sweep` rows (of one ``seed`` if given; ``(None, None)`` if no run of that
+    norm reached it)."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise TypeError("rows must be the non-empty list of dicts lr_sweep returns")
     best = {}
     for r in rows:
+        if seed is not None and r.get("seed", 0) != seed:
+            continue
         cur = best.setdefault(r["norm"], (None, None))
         ep = r["epochs_to_target"]
         if ep is not None and (cur[0] is None or ep < cur[0]):
@@ -429,24 +453,27 @@ def plot_before_after(x: torch.Tensor, y: torch.Tensor, axes=None):
 
 
 def plot_lr_sweep(rows: list[dict], target: float = 0.9, axes=None):
-    """Left: final validation accuracy against the learning rate (× = diverged).
-    Right: epochs to reach ``target`` validation accuracy (missing = never)."""
+    """Left: final validation accuracy against the learning rate, one dot per seed and the
+    median as a line (× = diverged).  Right: epochs to reach ``target`` (missing = never)."""
     import matplotlib.pyplot as plt
 
     best_epochs_to_target(rows)  # validates rows
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(7.0, 2.8), layout="constrained")
     for i, norm in enumerate(dict.fromkeys(r["norm"] for r in rows)):
-        rs = [r for r in rows if r["norm"] == norm]
-        c = f"C{i}"
+        rs, c = [r for r in rows if r["norm"] == norm], f"C{i}"
+        lrs = sorted(set(r["lr"] for r in rs))
         ok = [r for r in rs if not r["diverged"]]
-        axes[0].plot([r["lr"] for r in ok], [r["val_acc"] for r in ok], "o-", color=c,
-                     label=norm)
+        axes[0].plot([r["lr"] for r in ok], [r["val_acc"] for r in ok], "o", color=c, alpha=0.5)
+        med = [(lr, np.median([r["val_acc"] for r in ok if r["lr"] == lr])) for lr in lrs
+               if any(r["lr"] == lr for r in ok)]
+        if med:
+            axes[0].plot(*zip(*med), "-", color=c, label=norm)
         bad = [r["lr"] for r in rs if r["diverged"]]
         axes[0].plot(bad, [0.0] * len(bad), "x", color=c, ms=9, mew=2)
         reached = [r for r in rs if r["epochs_to_target"] is not None]
         axes[1].plot([r["lr"] for r in reached], [r["epochs_to_target"] for r in reached],
-                     "o-", color=c, label=norm)
+                     "o", color=c, alpha=0.6, label=norm)
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (SGD)")
@@ -454,12 +481,14 @@ def plot_lr_sweep(rows: list[dict], target: float = 0.9, axes=None):
     axes[0].set_ylim(-0.05, 1.02)
     axes[0].legend(title="× diverged")
     axes[1].set_ylabel(f"epochs to {target:g} val. accuracy")
+    axes[1].set_ylim(0, None)
     return axes
 
 
-def plot_activation_drift(records: dict, axes=None):
-    """One panel per run: each layer's activation std (on the probe batch) over training
-    steps, shallow layers light, deep layers dark.  ``records``: {label: record}."""
+def plot_activation_drift(records: dict, axes=None, key: str = "pre_std"):
+    """One panel per run: each layer's std (on the probe batch) over training steps, shallow
+    layers light, deep layers dark.  ``key``: "pre_std" (the hidden Linear outputs: what a
+    normalization layer receives) or "std" (the activations).  ``records``: {label: record}."""
     import matplotlib.pyplot as plt
 
     if not isinstance(records, dict) or not records:
@@ -470,13 +499,14 @@ def plot_activation_drift(records: dict, axes=None):
     axes = np.atleast_1d(axes)
     cmap = plt.get_cmap("viridis")
     for ax, (label, rec) in zip(axes, records.items()):
-        n = rec["std"].shape[1]
+        n = rec[key].shape[1]
         for layer in range(n):
-            ax.plot(rec["steps"], rec["std"][:, layer], color=cmap(1 - layer / max(n - 1, 1)),
+            ax.plot(rec["steps"], rec[key][:, layer], color=cmap(1 - layer / max(n - 1, 1)),
                     lw=1.2, label=f"layer {layer + 1}" if layer in (0, n - 1) else None)
         ax.set_title(label)
         ax.set_xlabel("training step")
-    axes[0].set_ylabel("activation std (probe batch)")
+    axes[0].set_ylabel(("std of each layer's input to the norm" if key == "pre_std"
+                        else "activation std") + " (probe batch)", fontsize=8)
     axes[0].legend()
     return axes
 

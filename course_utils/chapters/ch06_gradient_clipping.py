@@ -203,10 +203,12 @@ def cliff_runs(lr: float = 0.6, threshold: float = 1.0, steps: int = 60) -> dict
 
 
 def render_cliff_runs(result: dict, values: dict | None = None):
-    """One panel: log-loss map of the cliff with the three trajectories drawn on it."""
-    fig, axes = new_figure(1, 1, width=5.6, height=3.6)
-    _lean(fig, left=0.1, bottom=0.13, top=0.97)
-    ax = axes[0, 0]
+    """Two panels: the log-loss map of the cliff with the three trajectories drawn on it, and
+    the loss per step of each run (log scale: a throw off the wall is a jump up)."""
+    fig, axes = new_figure(2, 1, width=8.4, height=3.4)
+    ax, ax_l = axes[0, 0], axes[0, 1]
+    ax.set_position([0.07, 0.14, 0.5, 0.83])
+    ax_l.set_position([0.66, 0.14, 0.32, 0.76])
     W1, W2, logL = cliff_grid()
     (a, b), (c, d) = CLIFF_BOX
     lo, hi = float(logL.min()), float(logL.max())
@@ -218,6 +220,7 @@ def render_cliff_runs(result: dict, values: dict | None = None):
         ax.plot(tr.points[:, 0], tr.points[:, 1], ".-", color=colors[m], ms=3, lw=1)
         ax.text(b - 0.2, d - 0.3 - 0.75 * k, f"{m}: {end}, longest step {tr.longest_step:.2g}",
                 color=colors[m], fontsize=8, ha="right", va="top")
+        ax_l.plot(np.arange(len(tr.losses)), np.maximum(tr.losses, 1e-3), color=colors[m], lw=1.2)
     ax.plot(*CLIFF_START, "k*", ms=9)
     ax.set_xlim(a, b)
     ax.set_ylim(c, d)
@@ -225,6 +228,10 @@ def render_cliff_runs(result: dict, values: dict | None = None):
     ax.set_yticks([-5, 0, 5])
     ax.set_xlabel("w₁")
     ax.set_ylabel("w₂")
+    ax_l.set_yscale("log")
+    ax_l.set_xlabel("step")
+    ax_l.set_ylabel("loss")
+    ax_l.set_title("loss per step", fontsize=9)
     return fig
 
 
@@ -241,15 +248,26 @@ def make_clip_explorer() -> explorers.Explorer:
                               title="Clip by value vs clip by norm")
 
 
+#: The cliff explorer's sliders: (min, max, step, default).  Every default and every value the
+#: notebook suggests lies on a slider's grid (min + k·step; the threshold's grid is in log10),
+#: otherwise the browser snaps it and recomputes (``tests/test_clipping.py`` checks it).
+CLIFF_SLIDERS = {"lr": (0.05, 1.5, 0.05, 0.6), "log10_threshold": (-1.0, 1.5, 0.1, 0.0),
+                 "steps": (10, 150, 10, 60)}
+#: the values of the cliff explorer the notebook's text suggests trying
+CLIFF_SUGGESTED = {"lr": (0.3, 0.6, 0.8), "threshold": (1.0, 10.0)}
+
+
 @explorers.register_explorer("06 cliff trajectory")
 def make_cliff_explorer() -> explorers.Explorer:
     """Learning rate, threshold and steps → descent on the cliff with and without clipping."""
+    lr, thr, st = (CLIFF_SLIDERS[k] for k in ("lr", "log10_threshold", "steps"))
     controls = {
-        "lr": widgets.FloatLogSlider(value=0.6, base=10, min=-1.3, max=0.3, step=0.05,
-                                     description="lr"),
-        "threshold": widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1.5, step=0.1,
-                                            description="threshold"),
-        "steps": widgets.IntSlider(value=60, min=10, max=150, step=10, description="steps"),
+        "lr": widgets.FloatSlider(value=lr[3], min=lr[0], max=lr[1], step=lr[2],
+                                  description="lr"),
+        "threshold": widgets.FloatLogSlider(value=10 ** thr[3], base=10, min=thr[0],
+                                            max=thr[1], step=thr[2], description="threshold"),
+        "steps": widgets.IntSlider(value=st[3], min=st[0], max=st[1], step=st[2],
+                                   description="steps"),
     }
     return explorers.Explorer(cliff_runs, render_cliff_runs, controls,
                               title="Gradient descent on a cliff")
@@ -288,6 +306,44 @@ class AddingResult:
                         "median_mse": float(np.median(finite)) if finite else math.nan})
         return out
 
+    def finals(self, label: str) -> np.ndarray:
+        """Final validation MSE per seed of config ``label`` (nan where it diverged)."""
+        idx = self._idx(label)
+        return np.array([math.nan if self.diverged_step[i] else float(self.final_mse[i])
+                         for i in idx])
+
+    def diverged(self, label: str) -> list[bool]:
+        """Per seed of config ``label``: did the run diverge?"""
+        return [self.diverged_step[i] is not None for i in self._idx(label)]
+
+    def clipped_fraction(self, label: str, threshold: float) -> np.ndarray:
+        """Per seed of config ``label``: the share of its (finite) steps whose gradient norm
+        before clipping exceeded ``threshold`` — the steps where norm clipping acted."""
+        threshold = check_float("threshold", threshold, min_value=0.0, min_inclusive=False)
+        g = self.grad_norm[:, self._idx(label)]
+        return np.array([np.mean(col[np.isfinite(col)] > threshold) for col in g.T])
+
+    def _idx(self, label: str) -> list[int]:
+        idx = [i for i, lab in enumerate(self.labels) if lab == label]
+        if not idx:
+            raise ValueError(f"label must be one of {sorted(set(self.labels))}, got {label!r}")
+        return idx
+
+    def summary(self) -> str:
+        """One line per config over all seeds: diverged, below baseline, median final MSE
+        and its range (3 significant digits) — readable with many seeds."""
+        head = (f"{'method':<16}{'diverged':>9}{'below baseline':>16}{'median MSE':>12}"
+                f"{'range':>18}")
+        lines = [head, "-" * len(head)]
+        for r in self.rows():
+            n = len(r["seeds"])
+            f = [x for x in r["final_mse"] if x is not None]
+            med = "-" if not f else f"{r['median_mse']:.3g}"
+            rng = "-" if not f else f"{min(f):.3g} – {max(f):.3g}"
+            lines.append(f"{r['method']:<16}{str(r['diverged']) + '/' + str(n):>9}"
+                         f"{str(r['below_baseline']) + '/' + str(n):>16}{med:>12}{rng:>18}")
+        return "\n".join(lines)
+
     def table(self) -> str:
         """The comparison as fixed-width text (3 significant digits)."""
         rows = self.rows()
@@ -305,15 +361,15 @@ class AddingResult:
         return "\n".join(lines)
 
 
-def _config_label(method: str, threshold) -> str:
-    return method if method == "none" else f"{method} {threshold:g}"
+def _config_label(method: str, threshold, suffix: str = "") -> str:
+    return (method if method == "none" else f"{method} {threshold:g}") + suffix
 
 
 def train_adding(configs=(("none", None), ("value", 0.05), ("norm", 0.25)),
                  seeds=(0, 1, 2), *, steps: int = 600, seq_len: int = 15,
                  hidden_size: int = 32, batch_size: int = 32, lr: float = 0.1,
                  momentum: float = 0.9, recurrent_scale: float = 1.5, n_val: int = 1000,
-                 progress: bool = False) -> AddingResult:
+                 label_suffix: str = "", progress: bool = False) -> AddingResult:
     """Train the same :class:`TanhRNN` on the adding problem once per (config, seed).
 
     ``configs``: pairs ``(method, threshold)`` with method "none", "value" or "norm".  For
@@ -321,7 +377,8 @@ def train_adding(configs=(("none", None), ("value", 0.05), ("norm", 0.25)),
     (fresh sequences every step); SGD with ``lr`` and ``momentum``; clipping between
     backward and step.  A member whose loss stops being finite is *diverged*; from then on
     its gradients are zeroed and its loss is not recorded.
-    Validation: ``n_val`` sequences (seed 10⁶), evaluated at the end."""
+    Validation: ``n_val`` sequences (seed 10⁶), evaluated at the end.  ``label_suffix`` is
+    appended to every config's label (e.g. ``", lr 0.01"`` for a control run)."""
     if not isinstance(configs, (list, tuple)) or not configs:
         raise TypeError("configs must be a non-empty list of (method, threshold) pairs")
     parsed = []
@@ -406,7 +463,10 @@ def train_adding(configs=(("none", None), ("value", 0.05), ("norm", 0.25)),
     with torch.no_grad():
         final = ((model(Xv.expand(n, -1, -1, -1)) - yv) ** 2).mean(dim=(1, 2)).numpy()
     final = np.where(alive.numpy(), final, np.nan)
-    return AddingResult([_config_label(m, t) for m, t, _ in members], [s for *_, s in members],
+    if not isinstance(label_suffix, str):
+        raise TypeError(f"label_suffix must be a string, got {type(label_suffix).__name__}")
+    return AddingResult([_config_label(m, t, label_suffix) for m, t, _ in members],
+                        [s for *_, s in members],
                         diverged, final, losses, norms, cosines, model)
 
 

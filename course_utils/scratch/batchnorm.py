@@ -6,13 +6,16 @@ Batch norm (Ioffe & Szegedy 2015) for a mini-batch of B rows and feature k:
     μ_k = (1/B) Σ_i x_ik,   σ²_k = (1/B) Σ_i (x_ik − μ_k)²          (biased variance)
     y_ik = γ_k · (x_ik − μ_k) / √(σ²_k + ε) + β_k
 
-In training the running estimates follow PyTorch's momentum convention (m = 0.1 weighs
-the *new* batch; Keras' ``momentum=0.99`` weighs the *old* estimate):
+In training the running estimates follow PyTorch's momentum convention (m weighs the *new*
+batch; Keras' ``momentum`` weighs the *old* estimate, so Keras' value is 1 − m: PyTorch's
+default 0.1 ≙ Keras 0.9, and Keras' default 0.99 ≙ PyTorch 0.01):
 
     running_mean ← (1 − m) · running_mean + m · μ
     running_var  ← (1 − m) · running_var  + m · σ²·B/(B − 1)       (unbiased variance)
 
-In evaluation the running estimates replace μ and σ² and nothing is updated.  Layer norm
+In evaluation the running estimates replace μ and σ² and nothing is updated.  For images
+(``BatchNorm2d``) a feature is a *channel*: its statistics run over the batch and every pixel,
+(N, H, W).  Layer norm
 (Ba et al. 2016) normalizes each *row* over its features instead, so it behaves the same
 for any batch size and in both modes.
 """
@@ -35,7 +38,8 @@ from ..core.validation import (
 )
 
 __all__ = [
-    "BatchNorm1d", "LayerNorm", "batchnorm_forward", "layernorm_forward", "norm_mlp", "to_scratch_batchnorm", "compare_with_torch",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "batchnorm_forward", "layernorm_forward",
+    "norm_mlp", "to_scratch_batchnorm", "compare_with_torch", "batch_dependence",
 ]
 
 NORMS = ("none", "batch", "scratch_batch", "layer", "scratch_layer")
@@ -57,15 +61,16 @@ def _check_vector(name: str, value, n: int, allow_none: bool = False):
 def batchnorm_forward(x: torch.Tensor, gamma, beta, running_mean: torch.Tensor,
                       running_var: torch.Tensor, training: bool, momentum: float = 0.1,
                       eps: float = 1e-5):
-    """Batch norm of ``x`` (shape (N, C) or (N, C, L)); returns
+    """Batch norm of ``x`` (shape (N, C), (N, C, L) or (N, C, H, W)); returns
     ``(out, new_running_mean, new_running_var)`` and modifies none of its inputs.
 
-    training: normalize with the batch mean and *biased* variance over N (and L); the new
+    training: normalize with the batch mean and *biased* variance per channel C over N (and
+    L, or H and W: every position of every example); the new
     running estimates are ``(1 − momentum)·old + momentum·batch`` with the *unbiased*
     batch variance.  evaluation: normalize with the running estimates, which come back
     unchanged (as copies).  ``gamma``/``beta`` may be None (no affine transform).
     """
-    check_tensor("x", x, ndim=(2, 3), floating=True)
+    check_tensor("x", x, ndim=(2, 3, 4), floating=True)
     c = x.shape[1]
     _check_vector("gamma", gamma, c, allow_none=True)
     _check_vector("beta", beta, c, allow_none=True)
@@ -74,8 +79,8 @@ def batchnorm_forward(x: torch.Tensor, gamma, beta, running_mean: torch.Tensor,
     training = check_bool("training", training)
     momentum = check_float("momentum", momentum, min_value=0.0, max_value=1.0)
     eps = check_float("eps", eps, min_value=0.0, min_inclusive=False)
-    dims = (0,) if x.ndim == 2 else (0, 2)
-    shape = (1, c) if x.ndim == 2 else (1, c, 1)
+    dims = (0, *range(2, x.ndim))          # every axis but the channel axis
+    shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
         n = x.numel() // c
         if n < 2:
@@ -126,8 +131,10 @@ class BatchNorm1d(nn.Module):
         self.running_var.fill_(1.0)
         self.num_batches_tracked.zero_()
 
+    _ndim = (2, 3)  # (N, C) or (N, C, L)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, ndim=(2, 3), floating=True)
+        check_tensor("x", x, ndim=self._ndim, floating=True)
         if x.shape[1] != self.num_features:
             raise ValueError(f"x must have {self.num_features} features in dimension 1, got "
                              f"shape {tuple(x.shape)}")
@@ -148,6 +155,13 @@ class BatchNorm1d(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}")
+
+
+class BatchNorm2d(BatchNorm1d):
+    """From-scratch ``nn.BatchNorm2d`` for images (N, C, H, W): one (γ, β) and one pair of
+    running estimates per *channel*, the batch statistics taken over N, H and W."""
+
+    _ndim = (4,)
 
 
 def layernorm_forward(x: torch.Tensor, gamma=None, beta=None, eps: float = 1e-5):
@@ -195,14 +209,16 @@ class LayerNorm(nn.Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-_NORM_LAYERS = (nn.BatchNorm1d, BatchNorm1d, nn.LayerNorm, LayerNorm)
+_NORM_LAYERS = (nn.BatchNorm1d, BatchNorm1d, nn.LayerNorm, LayerNorm)  # BatchNorm2d ⊂ BatchNorm1d
 
 
 def compare_with_torch(num_features: int = 5, steps: int = 300, batch_size: int = 16,
-                       eval_every: int = 10, seed: int = 0) -> dict:
+                       eval_every: int = 10, seed: int = 0, image_size: int | None = None) -> dict:
     """Run :class:`BatchNorm1d` and ``nn.BatchNorm1d`` (same initial state) side by side on
     ``steps`` batches from a drifting distribution — training steps with a backward pass
-    of (out³).sum(), and an evaluation-mode pass every ``eval_every`` steps.
+    of (out³).sum(), and an evaluation-mode pass every ``eval_every`` steps.  With
+    ``image_size`` = s, :class:`BatchNorm2d` and ``nn.BatchNorm2d`` on (batch, C, s, s)
+    images instead (``num_features`` channels).
 
     Returns the largest absolute difference seen in each of: ``train output``,
     ``input gradient`` (relative to 1 + |grad|), ``running mean``, ``running var``,
@@ -212,8 +228,11 @@ def compare_with_torch(num_features: int = 5, steps: int = 300, batch_size: int 
     batch_size = check_int("batch_size", batch_size, min_value=2)
     eval_every = check_int("eval_every", eval_every, min_value=1)
     gen = repro.generator(seed)
-    theirs = nn.BatchNorm1d(num_features)
-    ours = BatchNorm1d(num_features)
+    if image_size is None:
+        theirs, ours, extra = nn.BatchNorm1d(num_features), BatchNorm1d(num_features), ()
+    else:
+        s = check_int("image_size", image_size, min_value=1, max_value=256)
+        theirs, ours, extra = nn.BatchNorm2d(num_features), BatchNorm2d(num_features), (s, s)
     ours.load_state_dict(theirs.state_dict())
     worst = dict.fromkeys(["train output", "input gradient", "running mean", "running var",
                            "eval output"], 0.0)
@@ -222,7 +241,7 @@ def compare_with_torch(num_features: int = 5, steps: int = 300, batch_size: int 
         worst[key] = max(worst[key], float(diff.abs().max()))
 
     for step in range(steps):
-        x = (torch.randn(batch_size, num_features, generator=gen) * (1 + step / 100)
+        x = (torch.randn(batch_size, num_features, *extra, generator=gen) * (1 + step / 100)
              + math.sin(step / 30))
         if step % eval_every == eval_every - 1:
             ours.eval()
@@ -241,6 +260,30 @@ def compare_with_torch(num_features: int = 5, steps: int = 300, batch_size: int 
         note("running mean", ours.running_mean - theirs.running_mean)
         note("running var", ours.running_var - theirs.running_var)
     return worst
+
+
+@torch.no_grad()
+def batch_dependence(layer: nn.Module, X: torch.Tensor, index: int = 0, *, n_batches: int = 200,
+                     batch_size: int = 32, seed: int = 0) -> torch.Tensor:
+    """BN's noise: the output of the *same* example ``X[index]`` when it is normalized in
+    ``n_batches`` different random mini-batches (it plus ``batch_size − 1`` other rows of
+    ``X``), with ``layer`` in training mode on a copy (the layer itself is untouched).
+    Returns (n_batches, features); its spread over batches is the noise BN adds in training
+    — zero for layer norm, and zero in evaluation mode."""
+    if not isinstance(layer, nn.Module):
+        raise TypeError(f"layer must be an nn.Module, got {type(layer).__name__}")
+    check_tensor("X", X, ndim=2, floating=True)
+    index = check_int("index", index, min_value=0, max_value=len(X) - 1)
+    n_batches = check_int("n_batches", n_batches, min_value=1)
+    batch_size = check_int("batch_size", batch_size, min_value=2, max_value=len(X))
+    probe = copy.deepcopy(layer).train()
+    others = torch.tensor([i for i in range(len(X)) if i != index])
+    gen = repro.generator(seed)
+    outs = []
+    for _ in range(n_batches):
+        pick = others[torch.randperm(len(others), generator=gen)[:batch_size - 1]]
+        outs.append(probe(torch.cat([X[index:index + 1], X[pick]]))[0])
+    return torch.stack(outs)
 
 
 # --------------------------------------------------------------------------------------
