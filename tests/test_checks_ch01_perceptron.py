@@ -111,7 +111,7 @@ def epoch_ok(X, y, w, b, lr):
 
 def test_epoch_reference_passes():
     result = checks.perceptron_epoch(epoch_ok, verbose=False)
-    assert result.passed and result.n_cases == 15
+    assert result.passed and result.n_cases == 18
 
 
 def test_epoch_integer_weights_and_numpy_scalars_are_fine():
@@ -197,7 +197,7 @@ def test_rejects_updating_w_in_place():
         return w, b, n
 
     r = _fails(checks.perceptron_epoch, in_place)
-    assert any("modified its argument #3 in place" in m for m in r.messages)
+    assert any("modified its argument #3 (w) in place" in m for m in r.messages)
 
 
 def test_rejects_shuffling_inside_the_epoch():
@@ -292,6 +292,19 @@ def test_rejects_a_finite_bound_for_a_line_that_does_not_separate():
 
     r = _fails(checks.mistake_bound, no_inf)
     assert any("expected inf" in m and "float('inf')" in m for m in r.messages)
+
+
+def test_rejects_the_unsigned_margin():
+    """|w·x + b| instead of (2y − 1)(w·x + b): a line with every point on the wrong side
+    still gets a finite bound (a point exactly on the line used to hide the mistake)."""
+    def unsigned(X, y, w, b):
+        Xt, wt, _ = _margin_terms(X, y, w, b)
+        gamma = np.min(np.abs(Xt @ wt)) / np.linalg.norm(wt)
+        return float("inf") if gamma <= 0 else (np.max(np.linalg.norm(Xt, axis=1)) / gamma) ** 2
+
+    r = _fails(checks.mistake_bound, unsigned)
+    assert any("wrong side" in m and "signed" in m for m in r.messages)
+    assert not any("5 points, with a bias" in m for m in r.messages)  # right where it separates
 
 
 def test_bound_none_and_exceptions_are_reported_not_raised():

@@ -248,4 +248,4 @@ def test_one_cycle_rejects_none_and_exceptions_without_raising():
 
 def test_checker_report_is_printed(capsys):
     checks.one_cycle(schedules.one_cycle)
-    assert capsys.readouterr().out.strip() == "✓ one_cycle: all 4 checks passed"
+    assert capsys.readouterr().out.strip() == "✓ one_cycle: all 5 checks passed"

@@ -94,3 +94,40 @@ def test_check_splits_names_what_is_expected():
     assert data.check_splits(s) is s
     with pytest.raises(TypeError, match="splits must be a course_utils.core.data.Splits"):
         data.check_splits((s.X_train, s.y_train))
+
+
+def test_make_splits_refuses_nan_and_inf_instead_of_spreading_them():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = np.arange(50) % 2
+    X[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X contains 1 NaN or inf value\(s\) \(the first at index \(7, 2\)\)"):
+        data.make_splits(X, y)
+    X[7, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        data.make_splits(X, y)
+
+
+@pytest.mark.parametrize("labels, match", [
+    ("pm1", "labels −1/\\+1"), ("one_based", "subtract 1"), ("gap", "np.unique"),
+    ("one_hot", "one-hot"),
+])
+def test_make_splits_refuses_labels_that_would_give_a_wrong_n_classes(labels, match):
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.arange(60) % 3
+    y = {"pm1": np.where(y > 0, 1, -1), "one_based": y + 1, "gap": y * 2,
+         "one_hot": np.eye(3, dtype=int)[y]}[labels]
+    with pytest.raises(ValueError, match=match):
+        data.make_splits(X, y)
+
+
+def test_make_splits_still_takes_float_targets_and_bool_labels_as_before():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    s = data.make_splits(X, X[:, 0] * 2.0)
+    assert s.n_classes == 1 and s.y_train.dtype == torch.float32
+    s = data.make_splits(X, np.arange(40) % 4)
+    assert s.n_classes == 4 and s.y_train.dtype == torch.int64
+
+
+def test_batches_name_the_argument_that_is_not_a_tensor():
+    with pytest.raises(TypeError, match="X must be a torch tensor, got ndarray"):
+        data.Batches(torch.zeros(3, 2).numpy(), torch.zeros(3))

@@ -244,3 +244,21 @@ def test_new_figure_and_plot_validation():
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         plotting.plot_layer_norms([1, 2], ax="left")
     plt.close("all")
+
+
+def test_gradient_norms_refuse_a_model_without_any_gradient():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    for fn in (diagnostics.gradient_norms, diagnostics.grad_data_ratios):
+        with pytest.raises(ValueError, match="no layer has a gradient yet"):
+            fn(model)
+    model[2].weight.requires_grad_(False)  # a frozen layer still reports 0.0
+    model(torch.randn(5, 3)).sum().backward()
+    norms = diagnostics.gradient_norms(model)
+    assert norms[0] > 0 and norms[1] == 0.0
+
+
+def test_a_loss_class_instead_of_an_instance_is_named():
+    model = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="CrossEntropyLoss\\(\\) with parentheses"):
+        diagnostics.forward_backward(model, torch.randn(4, 3), torch.zeros(4).long(),
+                                     loss_fn=nn.CrossEntropyLoss)

@@ -86,3 +86,67 @@ def test_exercise_notebook_runs_top_to_bottom_without_error(path, tmp_path):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "not implemented yet" in printed
+
+
+TYPOS = ["### Begin Solution", "### begin solution", "###  BEGIN SOLUTION", "BEGIN SOLUTION",
+         "## BEGIN SOLUTION", "#### BEGIN SOLUTION", "### BEGIN SOLUTIONS", "### BEGINSOLUTION",
+         "### END Solution", "### END  SOLUTION", "### Begin Hidden Tests", "### BEGIN HIDDEN TEST",
+         "# END HIDDEN TESTS"]
+
+
+@pytest.mark.parametrize("typo", TYPOS)
+def test_a_marker_typo_fails_naming_notebook_cell_and_line(typo):
+    src = f"def f(x):\n    {typo}\n    return 2 * x\n    ### END SOLUTION"
+    with pytest.raises(ValueError, match=r"nb\.ipynb, cell 3, line 2: .*looks like a marker"):
+        exercises.strip_solutions(src, "nb.ipynb, cell 3")
+
+
+def test_exact_markers_may_be_indented_and_have_trailing_spaces():
+    src = "def f(x):\n    ### BEGIN SOLUTION   \n    return 2 * x\n    ### END SOLUTION\t"
+    assert "raise NotImplementedError()" in exercises.strip_solutions(src)
+    assert "return 2 * x" not in exercises.strip_solutions(src)
+
+
+def _solutions(tmp_path, *sources):
+    sol = tmp_path / "solutions"
+    sol.mkdir()
+    for i, src in enumerate(sources):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)])
+        nbformat.write(nb, sol / f"{i:02d}_t.ipynb")
+    return sol, tmp_path / "exercises"
+
+
+def test_a_typo_in_any_solution_stops_the_generator_before_writing(tmp_path):
+    sol, ex = _solutions(tmp_path, "x = 1", "def f():\n    ### Begin Solution\n    return 1\n"
+                         "    ### END SOLUTION")
+    with pytest.raises(ValueError, match=r"01_t\.ipynb, cell 0, line 2"):
+        exercises.generate(sol, ex)
+    assert not ex.exists()  # not even the good notebook was written
+
+
+def test_the_sync_test_fails_on_a_typo(tmp_path):
+    sol, _ = _solutions(tmp_path, "def f():\n    ### BEGIN SOLUTIONS\n    return 1\n")
+    with pytest.raises(ValueError, match="looks like a marker"):
+        exercises.exercise_text(sol / "00_t.ipynb")
+
+
+def test_missing_solutions_or_a_corrupt_notebook_fail_loudly(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="no solutions directory"):
+        exercises.generate(tmp_path / "nowhere", tmp_path / "exercises")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no notebook"):
+        exercises.generate(tmp_path / "empty", tmp_path / "exercises")
+    sol, ex = _solutions(tmp_path, "x = 1")
+    (sol / "05_broken.ipynb").write_text("{ not json")
+    with pytest.raises(ValueError, match=r"05_broken\.ipynb: not a readable notebook"):
+        exercises.generate(sol, ex)
+    assert not ex.exists()
+
+
+def test_the_command_prints_one_line_and_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(exercises, "ROOT", tmp_path)
+    monkeypatch.setattr(exercises.generate, "__defaults__",
+                        (tmp_path / "solutions", tmp_path / "exercises", False))
+    assert exercises.main([]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no solutions directory") and err.count("\n") == 1

@@ -71,3 +71,24 @@ def test_mlp_passes_activation_kwargs():
         models.mlp(4, 2, activation="relu", activation_kwargs={"negative_slope": 0.2})
     with pytest.raises(TypeError, match="activation_kwargs must be a dict"):
         models.mlp(4, 2, activation_kwargs=0.2)
+
+
+@pytest.mark.parametrize("name, kwargs, match", [
+    ("leaky_relu", {"negative_slope": "x"}, "negative_slope .*must be a real number"),
+    ("elu", {"alpha": float("inf")}, "alpha .*must be finite"),
+    ("relu", {"inplace": "yes"}, "inplace .*True or False"),
+    ("gelu", {"approximate": "fast"}, "approximate .*'none', 'tanh'"),
+    ("prelu", {"num_parameters": 0}, "num_parameters"),
+    ("tanh", {"alpha": 1.0}, "takes no argument 'alpha'"),
+])
+def test_activation_keywords_fail_when_built_not_in_forward(name, kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        models.get_activation(name, **kwargs)
+    with pytest.raises((TypeError, ValueError), match=match):
+        models.mlp(3, 2, activation=name, activation_kwargs=kwargs)
+
+
+def test_valid_activation_keywords_pass_through_unchanged():
+    act = models.get_activation("leaky_relu", negative_slope=1)
+    assert act.negative_slope == 1 and models.get_activation("prelu", num_parameters=3,
+                                                              init=0.1).weight.shape == (3,)

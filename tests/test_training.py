@@ -144,3 +144,99 @@ def test_any_scheduler_that_needs_a_metric_gets_the_validation_loss(digits):
     h = training.fit(model, train, val, epochs=3, lr=0.1, scheduler=rec, scheduler_step="batch",
                      progress=False)
     assert rec.metrics == h.val_loss
+
+
+# -- what fit keeps when a run is interrupted, diverges, or gets odd data --------------------
+
+def _small():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(48, 4, generator=g), torch.arange(48) % 3
+    torch.manual_seed(0)
+    return models.mlp(4, 3, depth=1, width=8), data.Batches(X, y, 16), (X, y)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupt_or_a_callback_error_keeps_the_finished_epochs(error, capsys):
+    model, train, val = _small()
+
+    def stop_in_epoch_3(info):
+        if info["epoch"] == 3:
+            raise error("stop")
+
+    with pytest.raises(error) as caught:
+        training.fit(model, train, val, epochs=5, on_step=stop_in_epoch_3, progress=False)
+    history = caught.value.history
+    assert history is training.last_history and history.interrupted
+    assert history.epochs == 2 and len(history.val_loss) == 2
+    assert "2 finished epoch(s)" in history.message
+    if error is RuntimeError:
+        assert any("exc.history" in note for note in caught.value.__notes__)
+    else:
+        assert "interrupted by KeyboardInterrupt" in capsys.readouterr().out
+
+
+def test_last_history_is_the_latest_run():
+    model, train, val = _small()
+    h = training.fit(model, train, val, epochs=1, progress=False)
+    assert training.last_history is h and not h.interrupted
+
+
+def test_a_one_shot_iterator_works_for_one_epoch_and_is_refused_for_more():
+    model, train, _ = _small()
+    assert training.fit(model, iter(list(train)), epochs=1, progress=False).epochs == 1
+    with pytest.raises(TypeError, match="one-shot iterator"):
+        training.fit(model, (b for b in train), epochs=2, progress=False)
+
+
+def test_divergence_says_whether_the_parameters_are_still_finite_and_can_restore(capsys):
+    def poison(info):  # a weight becomes NaN after step 4 (in epoch 2): the next loss is NaN
+        if info["step"] == 4:
+            with torch.no_grad():
+                info["model"][0].weight[0, 0] = float("nan")
+
+    model, train, _ = _small()
+    h = training.fit(model, train, epochs=3, lr=0.1, on_step=poison, progress=False)
+    assert h.diverged and not h.params_finite and not h.restored
+    assert capsys.readouterr().out == "diverged: loss became nan at epoch 2, step 5\n"
+    model, train, _ = _small()
+    h = training.fit(model, train, epochs=3, lr=0.1, on_step=poison, progress=False,
+                     verbose=False, restore_on_divergence=True)
+    assert h.diverged and h.restored and h.params_finite and h.epochs == 1
+    reference, fresh, _ = _small()  # the state after epoch 1 = one epoch of the same run
+    training.fit(reference, fresh, epochs=1, lr=0.1, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters()))
+
+
+def test_valid_runs_are_unchanged_by_restore_on_divergence():
+    a, train, val = _small()
+    b, _, _ = _small()
+    ha = training.fit(a, train, val, epochs=2, progress=False)
+    hb = training.fit(b, data.Batches(*val, 16), val, epochs=2, progress=False,
+                      restore_on_divergence=True)
+    assert ha.params_finite and hb.params_finite and not hb.restored
+    assert all(torch.allclose(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(train=(torch.zeros(4, 4), torch.zeros(4).long())), "not one \\(X, y\\) pair"),
+    (dict(loss_fn=nn.CrossEntropyLoss), "CrossEntropyLoss\\(\\) with parentheses"),
+    (dict(device="gpu"), "device must be"),
+    (dict(train=[(torch.zeros(4, 4).double(), torch.zeros(4).long())]), "X.float\\(\\)"),
+    (dict(train=[(torch.zeros(4, 4), torch.zeros(4, dtype=torch.int32))]), "y.long\\(\\)"),
+    (dict(train=[(torch.zeros(4, 4), torch.tensor([-1, 1, -1, 1]))]), "0 … C−1"),
+])
+def test_data_mistakes_get_clear_errors(kwargs, match):
+    model, train, _ = _small()
+    args = dict(train=train) | kwargs
+    with pytest.raises((TypeError, ValueError), match=match):
+        training.fit(model, args.pop("train"), epochs=1, progress=False, **args)
+
+
+def test_an_optimizer_of_another_model_is_refused_but_a_partial_one_is_fine():
+    model, train, _ = _small()
+    other, _, _ = _small()
+    with pytest.raises(ValueError, match="none of this model's parameters"):
+        training.fit(model, train, optimizer=torch.optim.SGD(other.parameters(), lr=0.1),
+                     progress=False)
+    head_only = torch.optim.SGD(model[-1].parameters(), lr=0.1)
+    assert training.fit(model, train, optimizer=head_only, epochs=1, progress=False).epochs == 1

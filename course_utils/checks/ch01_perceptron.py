@@ -1,7 +1,8 @@
 """Checkers of chapter 01 (the perceptron): ``perceptron_predict``, ``perceptron_epoch``,
 ``mistake_bound``.  References are computed here from the definitions (a plain loop, so
-they do not depend on ``course_utils.scratch.perceptron``); inputs use small integers and a
-learning rate that is a power of two where possible, so the expected numbers are exact."""
+they do not depend on ``course_utils.scratch.perceptron``); inputs use small integers (or
+multiples of 1/8) and a learning rate that is a power of two where possible, so the expected
+numbers are exact.  Each run adds cases drawn afresh (``c.rng``) to the fixed edge cases."""
 
 import numpy as np
 
@@ -72,9 +73,10 @@ def perceptron_predict(c: Check):
         ("one row", np.array([[0.5, 0.5, 0.5]]), np.array([1.0, 1.0, 1.0]), -1.0,
          "return one prediction per row: shape (n_samples,)"),
     ]
-    rng = np.random.default_rng(1)
-    cases.append(("50 random rows, 4 features", rng.normal(size=(50, 4)), rng.normal(size=4),
-                  0.3, "one prediction per row: (X @ w + b > 0).astype(int)"))
+    rng, n, d = c.rng, c.integers(30, 60), c.integers(2, 6)
+    grid = lambda *shape: rng.integers(-24, 25, size=shape) / 8.0  # exact sums  # noqa: E731
+    cases.append(("random rows and features", grid(n, d), grid(d), float(grid()),
+                  "one prediction per row: (X @ w + b > 0).astype(int)"))
     for case, X, w, b, hint in cases:
         ok, out = c.call(X, w, b, case=case)
         if not ok:
@@ -93,7 +95,8 @@ def perceptron_predict(c: Check):
             c.fail(case, "returned a boolean array",
                    "convert the comparison to integers: (a > 0).astype(int)")
             continue
-        c.close(out, _predict(X, w, b), case, hint)
+        c.close(out, _predict(X, w, b), case, hint, shape_hint="return one prediction per "
+                "row: an array of shape (n_samples,), e.g. (X @ w + b > 0).astype(int)")
 
 
 # ----------------------------------------------------------------------------------------
@@ -107,13 +110,16 @@ _HINT_N = ("n_errors counts the samples that were misclassified when they were v
            "(= the number of updates), not the errors left after the epoch")
 
 
-def _epoch_cases():
+def _epoch_cases(rng):
     X = np.array([[0.0, 1.0], [2.0, 1.0], [1.0, -1.0], [-1.0, -2.0], [-2.0, 1.0], [1.0, 2.0]])
     y = np.array([0, 1, 1, 0, 0, 1])
-    rng = np.random.default_rng(7)
-    Xr = rng.integers(-4, 5, size=(30, 4)).astype(float)
-    yr = (Xr @ np.array([1.0, -2.0, 0.5, 1.0]) + 0.5 > 0).astype(np.int64)
-    yr[[3, 11, 20]] = 1 - yr[[3, 11, 20]]  # a few labels no line gets right
+    n, d = int(rng.integers(20, 41)), int(rng.integers(2, 6))
+    Xr = rng.integers(-4, 5, size=(n, d)).astype(float)
+    yr = (Xr @ rng.integers(-2, 3, size=d) + 0.5 > 0).astype(np.int64)
+    flip = rng.choice(n, size=3, replace=False)
+    yr[flip] = 1 - yr[flip]  # a few labels no line gets right
+    w0 = rng.integers(-4, 5, size=d) / 4.0
+    lr = float(rng.choice([1.0, 0.5, 0.25, 0.125]))
     sep_w, sep_b = np.array([1.0, 0.0]), -0.5  # separates the 6 points above
     return [
         # case, X, y, w, b, lr
@@ -121,7 +127,9 @@ def _epoch_cases():
         ("6 points from w = (0.5, −1), b = 0.25, lr = 0.5", X, y, np.array([0.5, -1.0]), 0.25, 0.5),
         ("same points, lr = 0.25", X[::-1].copy(), y[::-1].copy(), np.array([-1.0, 0.5]), 0.5, 0.25),
         ("a separating line: nothing to do", X, y, sep_w, sep_b, 1.0),
-        ("30 points, 4 features, lr = 0.125", Xr, yr, np.zeros(4), 0.0, 0.125),
+        ("random points from w = 0", Xr, yr, np.zeros(d), 0.0, 0.125),
+        ("random points and starting line", Xr[::-1].copy(), yr[::-1].copy(), w0,
+         float(rng.integers(-4, 5)) / 4, lr),
     ]
 
 
@@ -129,7 +137,7 @@ def _epoch_cases():
 def perceptron_epoch(c: Check):
     """``perceptron_epoch(X, y, w, b, lr)``: one pass in the given order applying
     w ← w + lr(yᵢ − ŷᵢ)xᵢ, b ← b + lr(yᵢ − ŷᵢ); returns ``(w, b, n_errors)``."""
-    for case, X, y, w, b, lr in _epoch_cases():
+    for case, X, y, w, b, lr in _epoch_cases(c.rng):
         ok, out = c.call(X, y, w, b, lr, case=case)
         if not ok:
             continue
@@ -145,7 +153,8 @@ def perceptron_epoch(c: Check):
         ew, eb, en = _epoch(X, y, w, b, lr)
         if isinstance(w_new, np.ndarray) and w_new.dtype.kind in "iub":
             w_new = w_new.astype(float)  # integer weights are fine when the values are right
-        c.close(w_new, ew, f"{case}: w", _HINT_W, atol=1e-9)
+        c.close(w_new, ew, f"{case}: w", _HINT_W, atol=1e-9,
+                shape_hint="w keeps its shape (n_features,)")
         c.close(_number(b_new), eb, f"{case}: b", _HINT_B, atol=1e-9)
         c.close(_number(n_new), en, f"{case}: n_errors", _HINT_N)
 
@@ -164,17 +173,25 @@ def mistake_bound(c: Check):
     R = max‖x̃ᵢ‖, γ = min (2yᵢ − 1)(w·xᵢ + b)/‖w̃‖; ``inf`` when (w, b) does not separate."""
     X = np.array([[2.0, 2.0], [3.0, 1.0], [-1.0, -2.0], [-2.0, 0.0], [1.0, 3.0]])
     y = np.array([1, 1, 0, 0, 1])
-    rng = np.random.default_rng(3)
-    Xr = rng.normal(size=(40, 5))
-    wr = np.array([1.0, -1.0, 0.5, 0.0, 2.0])
-    yr = (Xr @ wr - 0.3 > 0).astype(np.int64)
+    rng, d = c.rng, c.integers(3, 6)
+    wr = rng.normal(size=d)
+    br = float(rng.uniform(-0.5, 0.5))
+    Xr = rng.normal(size=(c.integers(30, 50), d))
+    Xr = Xr[np.abs(Xr @ wr + br) > 0.1]  # no point too close to the line: γ is well defined
+    yr = (Xr @ wr + br > 0).astype(np.int64)
+    hint_sign = ("γ uses the *signed* margin (2yᵢ − 1)(w·xᵢ + b): a point on the wrong side "
+                 "has a negative margin, and then the line does not separate: return "
+                 "float('inf'); |w·xᵢ + b| ignores the labels")
     cases = [
         ("5 points, line through the origin", X, y, np.array([1.0, 1.0]), 0.0, _HINT_FOLD),
         ("5 points, with a bias", X, y, np.array([1.0, 0.5]), -0.5,
          "the bias is part of w̃ = (w, b): divide by ‖(w, b)‖, and add the constant 1 to every x"),
-        ("40 points in 5-D", Xr, yr, wr, -0.3, _HINT_FOLD),
+        ("random separable points", Xr, yr, wr, br, _HINT_FOLD),
         ("a line that misclassifies a point", X, y, np.array([1.0, -1.0]), 0.0,
          "when some (2yᵢ − 1)(w·xᵢ + b) ≤ 0 the line does not separate: return float('inf')"),
+        ("the same line with w and b negated (every point on the wrong side)", X, y,
+         np.array([-1.0, -1.0]), 0.0, hint_sign),
+        ("random points, line negated", Xr, yr, -wr, -br, hint_sign),
     ]
     for case, Xc, yc, w, b, hint in cases:
         ok, out = c.call(Xc, yc, w, b, case=case)

@@ -1,4 +1,7 @@
-"""Checkers of chapter 02: ``sigmoid``, ``sigmoid_derivative``, ``gradient_norms_per_layer``."""
+"""Checkers of chapter 02: ``sigmoid``, ``sigmoid_derivative``, ``gradient_norms_per_layer``.
+
+Fixed edge cases (±1000, integers, z = 0) plus inputs, shapes and models drawn afresh on
+every run."""
 
 from __future__ import annotations
 
@@ -43,30 +46,38 @@ _STABLE_HINT = ("e^{-z} overflows for z = -1000 (e^1000 > 1.8e308); compute e = 
 
 
 def _elementwise_cases(c: Check, reference, what: str, formula_hint: str) -> None:
+    shape_hint = (f"{what} works elementwise: the result has the shape of z (use NumPy "
+                  "operations on the whole array, not math.exp or a loop that flattens)")
     z = np.array([-5.0, -2.0, -0.5, 0.0, 0.5, 2.0, 5.0])
     ok, out = c.call(z, case="z = [-5, -2, -0.5, 0, 0.5, 2, 5]")
     if ok:
-        c.close(out, reference(z), "z = [-5, -2, -0.5, 0, 0.5, 2, 5]", formula_hint)
-    z = np.random.default_rng(2).normal(0.0, 4.0, size=(3, 4))
-    ok, out = c.call(z, case="a 3×4 matrix")
+        c.close(out, reference(z), "z = [-5, -2, -0.5, 0, 0.5, 2, 5]", formula_hint,
+                shape_hint=shape_hint)
+    z = c.rng.normal(0.0, 4.0, size=(c.integers(2, 5), c.integers(2, 6)))
+    ok, out = c.call(z, case="a random matrix")
     if ok:
-        c.close(out, reference(z), "a 3×4 matrix",
-                f"{what} works elementwise: the result has the shape of z (use NumPy "
-                "operations on the whole array, not math.exp or a loop that flattens)")
+        c.close(out, reference(z), "a random matrix", formula_hint, shape_hint=shape_hint)
+    z = c.rng.uniform(-30.0, 30.0, size=c.integers(10, 40))
+    ok, out = c.call(z, case="a random vector in [-30, 30]")
+    if ok:
+        c.close(out, reference(z), "a random vector in [-30, 30]", formula_hint,
+                shape_hint=shape_hint)
     z = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     case = "z = [-1000, -50, 0, 50, 1000]"
     ok, out, warned = _call_quietly(c, z, case)
     if ok:
-        if c.close(out, reference(z), case, _STABLE_HINT, atol=1e-12, rtol=1e-6):
+        if c.close(out, reference(z), case, _STABLE_HINT, atol=1e-12, rtol=1e-6,
+                   shape_hint=shape_hint):
             c.expect(not warned, case, f"NumPy warned ({warned[0] if warned else ''})",
                      _STABLE_HINT)
     z = np.array([-3, 0, 3])
     ok, out = c.call(z, case="integer input [-3, 0, 3]")
     if ok:
-        c.close(out, reference(z), "integer input [-3, 0, 3]",
-                "the result must be floating point even for integer z: np.empty_like(z) or "
-                "np.zeros_like(z) of an int array is an int array; start from "
-                "np.asarray(z, dtype=float)")
+        dtype_hint = ("the result must be floating point even for integer z: np.empty_like(z) "
+                      "or np.zeros_like(z) of an int array is an int array; start from "
+                      "np.asarray(z, dtype=float)")
+        c.close(out, reference(z), "integer input [-3, 0, 3]", formula_hint,
+                dtype_hint=dtype_hint, shape_hint=shape_hint)
 
 
 @checker
@@ -160,21 +171,26 @@ def gradient_norms_per_layer(c: Check):
     """``gradient_norms_per_layer(model, X, y, loss_fn)``: zero the grads, one backward of
     ``loss_fn(model(X), y)``; a list with the L2 norm of each ``nn.Linear`` weight's grad,
     in module order (nested modules included; biases and other layers left out)."""
-    g = torch.Generator().manual_seed(0)
-    torch_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(0)
-        plain = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 5), nn.Tanh(),
-                              nn.Linear(5, 3))
+    g = c.generator()
+    d_in, w1, w2, n_out = c.integers(3, 6), c.integers(4, 8), c.integers(3, 7), c.integers(2, 4)
+    width = c.integers(5, 9)
+    with torch.random.fork_rng(devices=[]):  # the notebook's random state is left alone
+        torch.manual_seed(int(torch.randint(2**62, (1,), generator=g)))
+        plain = nn.Sequential(nn.Linear(d_in, w1), nn.Tanh(), nn.Linear(w1, w2), nn.Tanh(),
+                              nn.Linear(w2, n_out))
         nested = nn.Sequential(
-            nn.Linear(5, 8),
-            nn.Sequential(nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8)),
-            nn.Sequential(nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8)),
-            nn.ReLU(), nn.Linear(8, 2)).eval()
-    finally:
-        torch.random.set_rng_state(torch_state)
-    X1, y1 = torch.randn(16, 4, generator=g), torch.randint(0, 3, (16,), generator=g)
-    X2, y2 = torch.randn(12, 5, generator=g), torch.randn(12, 2, generator=g)
+            nn.Linear(d_in + 1, width),
+            nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, width)),
+            nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, width)),
+            nn.ReLU(), nn.Linear(width, 2)).eval()
+        for m in nested.modules():  # running statistics that are not the defaults
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.normal_(0.0, 0.5, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+    X1 = torch.randn(c.integers(10, 20), d_in, generator=g)
+    y1 = torch.randint(0, n_out, (len(X1),), generator=g)
+    X2 = torch.randn(c.integers(8, 16), d_in + 1, generator=g)
+    y2 = torch.randn(len(X2), 2, generator=g)
     hints = {
         "length": "take the weight of every nn.Linear, found with model.modules() "
                   "(it also walks nested blocks); leave out biases and other layers",
@@ -182,7 +198,7 @@ def gradient_norms_per_layer(c: Check):
                   "model.zero_grad() and one loss.backward() (stale gradients add up "
                   "otherwise); the norm of the gradient, not of the weight, and not squared",
     }
-    _norm_case(c, plain, X1, y1, nn.CrossEntropyLoss(), "3-layer tanh MLP, cross-entropy",
+    _norm_case(c, plain, X1, y1, nn.CrossEntropyLoss(), "random 3-layer tanh MLP, cross-entropy",
                hints)
     _norm_case(c, nested, X2, y2, nn.MSELoss(),
-               "nested blocks with batch norm (eval mode), MSE loss", hints)
+               "random nested blocks with batch norm (eval mode), MSE loss", hints)

@@ -1,5 +1,6 @@
 """Checkers of chapter 04: ``leaky_relu``, ``elu``, ``selu`` (torch, equal to
-``torch.nn.functional``: values, dtype, shape, gradients, no NaN for large inputs)."""
+``torch.nn.functional``: values, dtype, shape, gradients, no NaN for large inputs).
+Fixed edge cases (0, ±1000) plus random shapes and values drawn afresh on every run."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ _HINT_WHERE_NAN = ("torch.where evaluates both branches: exp(z) overflows to inf
                    "torch.clamp(z, max=0) (or z.clamp(max=0)) instead of z")
 
 
-def _inputs():
-    g = torch.Generator().manual_seed(4)
+def _inputs(c: Check):
+    g = c.generator()
     return {
         "1-D float32 with 0": torch.tensor([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]),
-        "random 2-D float32 (8×5)": torch.randn(8, 5, generator=g) * 3,
-        "float64 (dtype kept)": torch.randn(6, generator=g, dtype=torch.float64) * 2,
+        "random 2-D float32": torch.randn(c.integers(3, 9), c.integers(2, 6), generator=g) * 3,
+        "random float64 (dtype kept)": torch.randn(c.integers(4, 9), generator=g,
+                                                   dtype=torch.float64) * 2,
         "large |z| (±100, ±1000)": torch.tensor([-1000.0, -100.0, -20.0, 20.0, 100.0, 1000.0]),
     }
 
@@ -32,7 +34,7 @@ def _values(c: Check, fn, reference, hint, **kwargs):
     """Compare fn(z, **kwargs) with reference(z) on each input; stop at the first failure
     (one message per group of cases).  Return True if all passed."""
     label = "".join(f", {k}={v}" for k, v in kwargs.items())
-    for name, z in _inputs().items():
+    for name, z in _inputs(c).items():
         case = f"{name}{label}"
         ok, out = c.call(z.clone(), case=case, **kwargs)
         if not ok:
@@ -40,7 +42,9 @@ def _values(c: Check, fn, reference, hint, **kwargs):
         expected = reference(z)
         if isinstance(out, torch.Tensor) and out.dtype != expected.dtype:
             return c.fail(case, f"expected dtype {expected.dtype}, got {out.dtype}", _HINT_DTYPE)
-        if not c.close(out, expected, case, hint, atol=1e-6, rtol=1e-5, exact_dtype=True):
+        if not c.close(out, expected, case, hint, atol=1e-6, rtol=1e-5, exact_dtype=True,
+                       dtype_hint=_HINT_DTYPE, shape_hint="the result has the shape of z "
+                       "(work elementwise on the whole tensor)"):
             return False
     return True
 
@@ -48,7 +52,8 @@ def _values(c: Check, fn, reference, hint, **kwargs):
 def _gradients(c: Check, fn, reference, hint, **kwargs):
     """The gradient of sum(fn(z)) must equal PyTorch's, with no NaN even for z = ±1000
     (float64, where e^1000 overflows)."""
-    for case, values in [("gradient", [-3.0, -1.0, -0.2, 0.3, 1.0, 3.0]),
+    random = (c.rng.uniform(-4, 4, size=c.integers(4, 10))).tolist()
+    for case, values in [("gradient", [-3.0, -1.0, -0.2, 0.3, 1.0, 3.0] + random),
                          ("gradient at large |z|", [-1000.0, -100.0, 100.0, 1000.0])]:
         z = torch.tensor(values, dtype=torch.float64, requires_grad=True)
         ok, out = c.call(z, case=case, **kwargs)

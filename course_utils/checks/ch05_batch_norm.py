@@ -1,5 +1,6 @@
 """Checker of chapter 05: ``batchnorm_forward``, compared with PyTorch's own batch norm
-(``torch.nn.functional.batch_norm``, what ``nn.BatchNorm1d`` calls) on the same inputs."""
+(``torch.nn.functional.batch_norm``, what ``nn.BatchNorm1d`` calls) on the same inputs.
+The inputs are drawn afresh on every run (and one case has a random shape)."""
 
 from __future__ import annotations
 
@@ -83,8 +84,7 @@ def _hint(got, candidates: dict, default: str) -> str:
     return default
 
 
-def _inputs(n, c, seed, eps_feature=False):
-    g = torch.Generator().manual_seed(seed)
+def _inputs(n, c, g, eps_feature=False):
     scale = torch.rand(c, generator=g) * 3 + 0.5
     x = torch.randn(n, c, generator=g) * scale + torch.randn(c, generator=g) * 2
     if eps_feature:  # one feature with a tiny spread: ε matters there
@@ -107,9 +107,9 @@ def _unpack(c: Check, value, case: str):
     return value
 
 
-def _case(c: Check, case: str, n: int, ch: int, seed: int, training: bool, *, momentum=None,
+def _case(c: Check, case: str, n: int, ch: int, training: bool, *, momentum=None,
           eps=None, eps_feature=False):
-    x, gamma, beta, rm, rv = _inputs(n, ch, seed, eps_feature)
+    x, gamma, beta, rm, rv = _inputs(n, ch, c.generator(), eps_feature)
     kwargs = {}
     if momentum is not None:
         kwargs["momentum"] = momentum
@@ -128,7 +128,9 @@ def _case(c: Check, case: str, n: int, ch: int, seed: int, training: bool, *, mo
     c.close(out, ref_out, f"{case}: out", _hint(out, _wrong_outputs(x, gamma, beta, rm, rv,
                                                                      training, e),
             "out = γ·(x − μ)/√(σ² + ε) + β, with one μ and σ² per feature (column)"),
-            atol=ATOL, rtol=RTOL)
+            atol=ATOL, rtol=RTOL, shape_hint="out has the shape of x, (N, C): reduce over "
+            "dim 0 only and let μ and σ² (shape (C,)) broadcast")
+    stats_shape = "the running statistics keep their shape (C,): one value per feature"
     if training:
         wrong = _wrong_running(x, rm, rv, m)
         mean_hints = {h: v[0] for h, v in wrong.items()}
@@ -139,14 +141,14 @@ def _case(c: Check, case: str, n: int, ch: int, seed: int, training: bool, *, mo
         default = ("in evaluation mode the running estimates must come back unchanged: "
                    "only a training step updates them")
     c.close(new_rm, ref_rm, f"{case}: new_running_mean", _hint(new_rm, mean_hints, default),
-            atol=ATOL, rtol=RTOL)
+            atol=ATOL, rtol=RTOL, shape_hint=stats_shape)
     c.close(new_rv, ref_rv, f"{case}: new_running_var", _hint(new_rv, var_hints, default),
-            atol=ATOL, rtol=RTOL)
+            atol=ATOL, rtol=RTOL, shape_hint=stats_shape)
 
 
 def _gradient_case(c: Check):
     case = "gradients (training)"
-    x, gamma, beta, rm, rv = _inputs(6, 3, 5)
+    x, gamma, beta, rm, rv = _inputs(c.integers(4, 8), c.integers(2, 4), c.generator())
     xs, gs, bs = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
     ok, value = c.call(xs, gs, bs, rm, rv, True, case=case)
     if not ok or _unpack(c, value, case) is None:
@@ -182,11 +184,13 @@ def batchnorm_forward(c: Check):
     momentum=0.1, eps=1e-5)`` → ``(out, new_running_mean, new_running_var)`` for x of
     shape (N, C), identical to ``nn.BatchNorm1d`` in training and evaluation; its inputs
     are not modified."""
-    _case(c, "training, batch 16 × 4", 16, 4, 0, True)
-    _case(c, "training, batch of 2", 2, 3, 1, True)
-    _case(c, "training, momentum=0.3", 10, 3, 2, True, momentum=0.3)
-    _case(c, "training, eps=0.5", 8, 3, 3, True, eps=0.5, eps_feature=True)
-    _case(c, "evaluation, batch 5 × 4", 5, 4, 4, False)
-    _case(c, "evaluation, eps=0.5", 4, 3, 6, False, eps=0.5, eps_feature=True)
-    _case(c, "evaluation, batch of 1", 1, 3, 7, False)
+    _case(c, "training, batch 16 × 4", 16, 4, True)
+    _case(c, "training, batch of 2", 2, 3, True)
+    _case(c, "training, momentum=0.3", 10, 3, True, momentum=0.3)
+    _case(c, "training, eps=0.5", 8, 3, True, eps=0.5, eps_feature=True)
+    n, ch = c.integers(3, 24), c.integers(1, 6)
+    _case(c, f"training, random batch {n} × {ch}", n, ch, True)
+    _case(c, "evaluation, batch 5 × 4", 5, 4, False)
+    _case(c, "evaluation, eps=0.5", 4, 3, False, eps=0.5, eps_feature=True)
+    _case(c, "evaluation, batch of 1", 1, 3, False)
     _gradient_case(c)

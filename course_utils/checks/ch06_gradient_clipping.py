@@ -1,7 +1,8 @@
 """Checkers of chapter 06: ``clip_by_value`` and ``clip_by_norm``.
 
 The expected results come from PyTorch itself: ``torch.nn.utils.clip_grad_value_`` and
-``clip_grad_norm_`` applied to copies of the same gradients.
+``clip_grad_norm_`` applied to copies of the same gradients.  Fixed cases plus tensors
+whose number, shapes and values are drawn afresh on every run.
 """
 
 import torch
@@ -23,11 +24,13 @@ def _torch_reference(grads, method, threshold):
     return [p.grad for p in params], total
 
 
-def _cases():
-    g = torch.Generator().manual_seed(6)
-    mixed = [torch.randn(3, 4, generator=g) * 2.0, torch.randn(5, generator=g) * 0.05,
-             torch.randn(2, 2, 2, generator=g)]
-    return g, mixed
+def _random_grads(c: Check):
+    """Two to four tensors of random shapes and scales (one of them tiny)."""
+    g = c.generator()
+    shapes = [(c.integers(2, 5), c.integers(2, 5)), (c.integers(3, 8),),
+              (2, c.integers(1, 3), c.integers(2, 3)), (c.integers(1, 4),)][: c.integers(2, 4)]
+    scales = [2.0, 0.05, 1.0, 3.0]
+    return [torch.randn(shape, generator=g) * s for shape, s in zip(shapes, scales)]
 
 
 def _check_list(c: Check, out, grads, case: str, what: str) -> bool:
@@ -50,10 +53,10 @@ def _check_list(c: Check, out, grads, case: str, what: str) -> bool:
 
 
 def _compare(c: Check, out, expected, case: str, hint: str) -> bool:
-    for i, (o, e) in enumerate(zip(out, expected)):
-        if not c.close(o, e, f"{case}, tensor {i}", hint, atol=1e-6, rtol=1e-5):
-            return False
-    return True
+    """Every tensor equal to the expected one (one check, whatever the number of tensors)."""
+    return c.close_all([(f", tensor {i}", o, e) for i, (o, e) in enumerate(zip(out, expected))],
+                       case, hint, atol=1e-6, rtol=1e-5,
+                       shape_hint="keep each tensor's shape", dtype_hint="keep each tensor's dtype")
 
 
 @checker
@@ -74,8 +77,8 @@ def clip_by_value(c: Check):
     if ok and _check_list(c, out, grads, case, "a list"):
         _compare(c, out, [torch.tensor([-1.0, 1.0, -0.2])], case, hint_both)
 
-    _, mixed = _cases()
-    case = "three tensors of different shapes, clip_value 0.5"
+    mixed = _random_grads(c)
+    case = "random tensors of different shapes, clip_value 0.5"
     ok, out = c.call(mixed, 0.5, case=case)
     if ok and _check_list(c, out, mixed, case, "a list"):
         expected, _ = _torch_reference(mixed, "value", 0.5)
@@ -136,8 +139,8 @@ def clip_by_norm(c: Check):
             _compare(c, clipped, [grads[0]], case,
                      "cap the coefficient at 1: never scale a gradient *up*")
 
-    _, mixed = _cases()
-    case = "three tensors of different norms, max_norm 1"
+    mixed = _random_grads(c)
+    case = "random tensors of different norms, max_norm 1"
     ok, out = c.call(mixed, 1.0, case=case)
     if ok:
         clipped, total = unpack(out, mixed, case)

@@ -3,8 +3,10 @@
 Each checker compares single steps from hand-picked states (zero state, a state in the
 middle of training, a large ε that shows where ε goes, the default arguments) with the
 course's reference (``course_utils.scratch.optim.functional``, itself tested against
-``torch.optim``), then runs a short trajectory against ``torch.optim`` directly.
+``torch.optim``), then runs a short trajectory against ``torch.optim`` directly.  Shapes
+and values are drawn afresh on every run.
 """
+
 
 from __future__ import annotations
 
@@ -18,9 +20,15 @@ from ._framework import Check, checker
 __all__ = ["adagrad_step", "adam_step", "rmsprop_step", "sgd_momentum_step"]
 
 
-def _tensors(seed: int, shape, n: int, positive_from: int | None = None):
-    """``n`` float32 tensors of ``shape`` (those from index ``positive_from`` on are ≥ 0)."""
-    g = torch.Generator().manual_seed(seed)
+def _shape(c: Check):
+    """A random 1-D or 2-D shape."""
+    return (c.integers(2, 6),) if c.integers(0, 1) else (c.integers(2, 4), c.integers(2, 4))
+
+
+def _tensors(c: Check, shape, n: int, positive_from: int | None = None):
+    """``n`` float32 tensors of ``shape`` drawn afresh for this run (those from index
+    ``positive_from`` on are ≥ 0)."""
+    g = c.generator()
     out = [torch.randn(shape, generator=g) for _ in range(n)]
     if positive_from is not None:
         out[positive_from:] = [t.abs() + 0.05 for t in out[positive_from:]]
@@ -117,13 +125,13 @@ def sgd_momentum_step(c: Check):
     names = ("new_param", "new_velocity")
     hint_v = "PyTorch's velocity is v ← momentum·v + grad (no (1 − momentum) factor, no lr inside)"
     hint_p = "the parameter moves by −lr·v with the *new* velocity"
-    p, g, v = _tensors(0, (3,), 3)
-    zero = torch.zeros(3)
+    p, g, v = _tensors(c, _shape(c), 3)
+    zero = torch.zeros_like(p)
     exp = ref.sgd_momentum_step(p, g, zero, 0.1, 0.9)
     _compare(c, (p, g, zero, 0.1), dict(momentum=0.9), exp, names,
              "first step (velocity = 0)", (hint_p, hint_v))
 
-    p, g, v = _tensors(1, (2, 3), 3)
+    p, g, v = _tensors(c, _shape(c), 3)
     exp = ref.sgd_momentum_step(p, g, v, 0.05, 0.5)
     _compare(c, (p, g, v, 0.05), dict(momentum=0.5), exp, names,
              "velocity ≠ 0, momentum 0.5", (hint_p, hint_v))
@@ -138,10 +146,10 @@ def sgd_momentum_step(c: Check):
     _compare(c, (p, g, v, 0.05), {}, exp, names, "called with the defaults", (hint_p, hint_v))
 
     for nesterov in (False, True):
-        p0, *grads = _tensors(2, (4,), 9)
+        p0, *grads = _tensors(c, _shape(c), 9)
         torch_step = _torch_optimizer(torch.optim.SGD, p0, grads, lr=0.1, momentum=0.9,
                                       nesterov=nesterov)
-        state = {"p": p0.clone(), "v": torch.zeros(4)}
+        state = {"p": p0.clone(), "v": torch.zeros_like(p0)}
 
         def student_step(t, nesterov=nesterov, state=state, grads=grads):
             ok, out = c.call(state["p"], grads[t - 1], state["v"], 0.1, momentum=0.9,
@@ -165,8 +173,8 @@ def adagrad_step(c: Check):
     names = ("new_param", "new_sum_sq")
     hint_sum = "the accumulator keeps every squared gradient: new_sum_sq = sum_sq + grad**2"
     hint_p = "divide by (√new_sum_sq + eps): update the sum first, then take its square root"
-    p, g, s = _tensors(10, (5,), 3, positive_from=2)
-    zero = torch.zeros(5)
+    p, g, s = _tensors(c, _shape(c), 3, positive_from=2)
+    zero = torch.zeros_like(p)
     exp = ref.adagrad_step(p, g, zero, lr=0.1)
     _compare(c, (p, g, zero), dict(lr=0.1), exp, names, "first step (sum_sq = 0)",
              (hint_p, hint_sum))
@@ -182,9 +190,9 @@ def adagrad_step(c: Check):
     exp = ref.adagrad_step(p, g, s)
     _compare(c, (p, g, s), {}, exp, names, "called with the defaults", (hint_p, hint_sum))
 
-    p0, *grads = _tensors(11, (2, 2), 11)
+    p0, *grads = _tensors(c, _shape(c), 11)
     torch_step = _torch_optimizer(torch.optim.Adagrad, p0, grads, lr=0.1)
-    state = {"p": p0.clone(), "s": torch.zeros(2, 2)}
+    state = {"p": p0.clone(), "s": torch.zeros_like(p0)}
 
     def student_step(t):
         ok, out = c.call(state["p"], grads[t - 1], state["s"], lr=0.1, case="10 steps")
@@ -207,8 +215,8 @@ def rmsprop_step(c: Check):
     names = ("new_param", "new_sq_avg")
     hint_avg = "new_sq_avg = alpha·sq_avg + (1 − alpha)·grad²: alpha weighs the *old* average"
     hint_p = "divide by (√new_sq_avg + eps): update the average first"
-    p, g, s = _tensors(20, (5,), 3, positive_from=2)
-    zero = torch.zeros(5)
+    p, g, s = _tensors(c, _shape(c), 3, positive_from=2)
+    zero = torch.zeros_like(p)
     exp = ref.rmsprop_step(p, g, zero, lr=0.01, alpha=0.9)
     _compare(c, (p, g, zero), dict(lr=0.01, alpha=0.9), exp, names,
              "first step (sq_avg = 0)", (hint_p, hint_avg))
@@ -225,9 +233,9 @@ def rmsprop_step(c: Check):
     exp = ref.rmsprop_step(p, g, s)
     _compare(c, (p, g, s), {}, exp, names, "called with the defaults", (hint_p, hint_avg))
 
-    p0, *grads = _tensors(21, (3, 2), 11)
+    p0, *grads = _tensors(c, _shape(c), 11)
     torch_step = _torch_optimizer(torch.optim.RMSprop, p0, grads, lr=0.01, alpha=0.9)
-    state = {"p": p0.clone(), "s": torch.zeros(3, 2)}
+    state = {"p": p0.clone(), "s": torch.zeros_like(p0)}
 
     def student_step(t):
         ok, out = c.call(state["p"], grads[t - 1], state["s"], lr=0.01, alpha=0.9,
@@ -254,8 +262,8 @@ def adam_step(c: Check):
               "v̂ = v/(1 − beta2**t); step −lr·m̂/(√v̂ + eps)")
     hint_m = "new_m = beta1·m + (1 − beta1)·grad, returned without bias correction"
     hint_v = "new_v = beta2·v + (1 − beta2)·grad², returned without bias correction"
-    p, g, m, v = _tensors(30, (5,), 4, positive_from=3)
-    zero = torch.zeros(5)
+    p, g, m, v = _tensors(c, _shape(c), 4, positive_from=3)
+    zero = torch.zeros_like(p)
     exp = ref.adam_step(p, g, zero, zero, 1, lr=0.01)
     _compare(c, (p, g, zero, zero, 1), dict(lr=0.01), exp, names,
              "first step (t = 1, m = v = 0)", (hint_p + " (at t = 1 the step is ≈ lr·sign(grad))",
@@ -276,9 +284,9 @@ def adam_step(c: Check):
     _compare(c, (p, g, m, v, 3), {}, exp, names, "called with the defaults",
              (hint_p, hint_m, hint_v))
 
-    p0, *grads = _tensors(31, (2, 3), 13)
+    p0, *grads = _tensors(c, _shape(c), 13)
     torch_step = _torch_optimizer(torch.optim.Adam, p0, grads, lr=0.01)
-    state = {"p": p0.clone(), "m": torch.zeros(2, 3), "v": torch.zeros(2, 3)}
+    state = {"p": p0.clone(), "m": torch.zeros_like(p0), "v": torch.zeros_like(p0)}
 
     def student_step(t):
         ok, out = c.call(state["p"], grads[t - 1], state["m"], state["v"], t, lr=0.01,

@@ -1,7 +1,8 @@
 """Checkers of chapter 08: learning-rate schedules as functions of the step.
 
 The expected values come from the formulas of the exercise contract and, for
-``one_cycle``, from ``torch.optim.lr_scheduler.OneCycleLR`` itself.
+``one_cycle``, from ``torch.optim.lr_scheduler.OneCycleLR`` itself.  Besides the fixed
+cases, every run draws new steps and schedule parameters.
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ def exponential_decay(c: Check):
             number = _number(c, value, case)
             if number is not None:
                 c.close(number, lr0 * rate ** (step / steps), case, hint, rtol=1e-7, atol=1e-12)
-    steps = list(range(0, 60, 3))
-    got = _curve(c, lambda t: (t, 0.3, 0.1, 50), steps, "a whole run (lr0 0.3, rate 0.1, 50 steps)")
+    rng = c.rng
+    lr0, rate, period = float(rng.uniform(0.01, 1.0)), float(rng.uniform(0.05, 0.95)), c.integers(5, 80)
+    steps = sorted(set(int(t) for t in rng.integers(0, 4 * period, size=20)) | {0, period})
+    case = "a whole run with random lr0, decay_rate and decay_steps"
+    got = _curve(c, lambda t: (t, lr0, rate, period), steps, case)
     if got is not None:
-        _compare_curve(c, got, np.array([0.3 * 0.1 ** (t / 50) for t in steps]), steps,
-                       "a whole run (lr0 0.3, rate 0.1, 50 steps)",
-                       "lr0 · decay_rate ** (step / decay_steps) at every step")
+        _compare_curve(c, got, np.array([lr0 * rate ** (t / period) for t in steps]), steps,
+                       case, "lr0 · decay_rate ** (step / decay_steps) at every step")
 
 
 # ---------------------------------------------------------------------------------------
@@ -93,6 +96,11 @@ def power_schedule(c: Check):
         ((7, 0.3, 4.0), {"c": 2.0}, "c = 2", "lr0 / (1 + step / s) ** c"),
         ((5, 0.2, 100.0), {}, "large s", "step / s, not step * s"),
     ]
+    rng = c.rng
+    for i in range(2):
+        args = (c.integers(0, 500), float(rng.uniform(0.01, 1.0)), float(rng.uniform(1.0, 200.0)))
+        cases.append((args, {"c": float(rng.uniform(0.3, 3.0))} if i else {},
+                      f"random step, lr0 and s{', c' if i else ''}", "lr0 / (1 + step / s) ** c"))
     for args, kw, case, hint in cases:
         ok, value = c.call(*args, case=case, **kw)
         if ok:
@@ -122,13 +130,16 @@ def piecewise_constant(c: Check):
             number = _number(c, value, case)
             if number is not None:
                 c.close(number, values[bisect_right(boundaries, step)], case, hint)
-    bounds, vals = [3, 5, 8, 13], [0.2, 0.4, 0.1, 0.05, 0.01]
-    steps = list(range(16))
-    got = _curve(c, lambda t: (t, list(bounds), list(vals)), steps, "four boundaries, lr goes up then down")
+    k = c.integers(3, 6)
+    bounds = sorted(int(b) for b in c.rng.choice(np.arange(1, 40), size=k, replace=False))
+    vals = [round(float(v), 4) for v in c.rng.uniform(0.001, 0.5, size=k + 1)]
+    vals[1] = vals[0] * 2  # the lr goes up once: values need not decrease
+    steps = list(range(bounds[-1] + 3))
+    case = "random boundaries, lr goes up then down"
+    got = _curve(c, lambda t: (t, list(bounds), list(vals)), steps, case)
     if got is not None:
         _compare_curve(c, got, np.array([vals[bisect_right(bounds, t)] for t in steps]), steps,
-                       "four boundaries, lr goes up then down",
-                       "values need not decrease: return values[k] with k = number of "
+                       case, "values need not decrease: return values[k] with k = number of "
                        "boundaries b with step >= b")
     ok, value = c.call(7, [], [0.3], case="no boundaries")
     if ok:
@@ -215,6 +226,10 @@ def one_cycle(c: Check):
          dict(pct_start=0.25, div_factor=10.0, final_div_factor=100.0)),
         ("7 steps (the peak falls between steps)", dict(total_steps=7, max_lr=0.5), {}),
         ("1000 steps, pct_start 0.1", dict(total_steps=1000, max_lr=2.0), dict(pct_start=0.1)),
+        ("random total_steps, max_lr, pct_start, div_factor",
+         dict(total_steps=c.integers(20, 100), max_lr=round(float(c.rng.uniform(0.01, 3.0)), 4)),
+         dict(pct_start=round(float(c.rng.uniform(0.15, 0.6)), 3),
+              div_factor=float(c.integers(5, 50)))),
     ]
     for case, args, kw in configs:
         total = args["total_steps"]

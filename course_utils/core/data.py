@@ -78,8 +78,11 @@ class Batches:
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int = 32,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False):
-        if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-            raise TypeError("X and y must be torch tensors")
+        for name, value in (("X", X), ("y", y)):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{name} must be a torch tensor, got {type(value).__name__} "
+                                f"(convert with torch.as_tensor({name}); inputs as float32, "
+                                "class labels as int64)")
         if len(X) != len(y):
             raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
         self.X, self.y = X, y
@@ -104,13 +107,64 @@ class Batches:
                 yield self.X[idx], self.y[idx]
 
 
+def _check_inputs(X) -> np.ndarray:
+    """``X`` as a finite float32 array of shape (n_samples, ...), or a clear error."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"X must be a numeric array of shape (n_samples, n_features), "
+                        f"got {type(X).__name__} that NumPy cannot turn into numbers ({exc})") from None
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (n_samples, n_features) or (n_samples, C, H, W), "
+                         f"got shape {X.shape} (one feature? use X.reshape(-1, 1))")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"X contains {int(bad.sum())} NaN or inf value(s) (the first at index "
+                         f"{first}); one of them would make a whole column NaN after "
+                         "standardizing: drop or impute those rows first")
+    return X
+
+
+def _check_labels(y, n: int) -> np.ndarray:
+    """``y``: class labels 0 … K−1 (integers) or regression targets (floats), 1-D."""
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.dtype == object or y.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold numbers (class labels 0 … K−1 or float targets), got "
+                        f"dtype {y.dtype}")
+    if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+        raise ValueError(f"y looks one-hot encoded (shape {y.shape}); pass class labels "
+                         "0 … K−1 of shape (n_samples,): y.argmax(axis=1)")
+    if y.ndim != 1:
+        raise ValueError(f"y must have shape (n_samples,), got {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"X and y must have the same length, got {n} and {len(y)}")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"y contains {int((~np.isfinite(y)).sum())} NaN or inf value(s)")
+    if np.issubdtype(y.dtype, np.integer) and len(y):
+        labels = np.unique(y)
+        if labels[0] < 0 or labels[-1] != len(labels) - 1:
+            shown = ", ".join(str(v) for v in labels[:6]) + (", …" if len(labels) > 6 else "")
+            fix = (" (labels −1/+1? use (y > 0).astype(int))" if set(labels) == {-1, 1}
+                   else " (1-based? subtract 1)" if labels[0] == 1 and labels[-1] == len(labels)
+                   else " (map them with np.unique(y, return_inverse=True)[1])")
+            raise ValueError(f"y must hold the class labels 0 … K−1 (every class present), got "
+                             f"the labels {shown}{fix}")
+    return y
+
+
 def make_splits(X, y, *, val_size=0.2, test_size=0.2, standardize=True, seed=0,
                 name="") -> Splits:
-    """Stratified train/val/test split of NumPy arrays, standardized with train statistics."""
-    X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    """Stratified train/val/test split of NumPy arrays, standardized with train statistics.
+
+    ``X``: finite numbers of shape (n_samples, ...); ``y``: class labels 0 … K−1 (integers;
+    ``n_classes`` = K) or float targets (regression, ``n_classes`` = 1)."""
+    X = _check_inputs(X)
+    y = _check_labels(y, len(X))
     val_size = check_fraction("val_size", val_size)
     test_size = check_fraction("test_size", test_size)
     if val_size + test_size >= 1:
@@ -122,18 +176,24 @@ def make_splits(X, y, *, val_size=0.2, test_size=0.2, standardize=True, seed=0,
     idx = np.arange(len(X))
     strat = y if np.issubdtype(y.dtype, np.integer) else None
     holdout = val_size + test_size
-    if holdout > 0:
-        tr, rest = train_test_split(idx, test_size=holdout, stratify=strat, random_state=repro.seed(seed))
-    else:
-        tr, rest = idx, idx[:0]
-    if val_size > 0 and test_size > 0:
-        va, te = train_test_split(rest, test_size=test_size / holdout,
-                                  stratify=None if strat is None else y[rest],
-                                  random_state=repro.seed(seed))
-    elif val_size > 0:
-        va, te = rest, rest[:0]
-    else:
-        va, te = rest[:0], rest
+    try:
+        if holdout > 0:
+            tr, rest = train_test_split(idx, test_size=holdout, stratify=strat,
+                                        random_state=repro.seed(seed))
+        else:
+            tr, rest = idx, idx[:0]
+        if val_size > 0 and test_size > 0:
+            va, te = train_test_split(rest, test_size=test_size / holdout,
+                                      stratify=None if strat is None else y[rest],
+                                      random_state=repro.seed(seed))
+        elif val_size > 0:
+            va, te = rest, rest[:0]
+        else:
+            va, te = rest[:0], rest
+    except ValueError as exc:
+        raise ValueError(f"cannot split {len(X)} samples into train/val/test with val_size="
+                         f"{val_size}, test_size={test_size}, stratified by class: {exc} "
+                         "(more samples, or smaller/larger fractions)") from None
     if standardize:
         axes = (0,) if X.ndim == 2 else tuple(range(X.ndim))  # images: one mean/std overall
         mu = X[tr].mean(axis=axes, keepdims=True)

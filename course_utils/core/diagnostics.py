@@ -39,6 +39,9 @@ def _check_model(model):
 
 
 def _check_loss_fn(loss_fn):
+    if isinstance(loss_fn, type):
+        raise TypeError(f"loss_fn must be a loss *instance* or a function: write "
+                        f"{loss_fn.__name__}() with parentheses, got the class {loss_fn.__name__}")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
     return nn.CrossEntropyLoss() if loss_fn is None else loss_fn
@@ -210,16 +213,30 @@ def activation_histograms(stats: list[LayerStats], bins: int = 40,
     return counts, edges
 
 
+def _require_gradients(layers, what: str) -> None:
+    """Raise if no layer has a gradient yet (a list of zeros would look like a vanished
+    gradient)."""
+    if layers and all(m.weight.grad is None for _, m in layers):
+        raise ValueError(f"{what}: no layer has a gradient yet; run loss.backward() first "
+                         "(or use diagnostics.forward_backward(model, X, y))")
+
+
 def gradient_norms(model: nn.Module) -> list[float]:
-    """‖∂L/∂W‖₂ of each Linear/conv weight in module order (0.0 where no grad yet)."""
+    """‖∂L/∂W‖₂ of each Linear/conv weight in module order (0.0 for a layer without a
+    gradient, e.g. a frozen one).  Raises if no layer has a gradient yet."""
+    layers = linear_layers(model)
+    _require_gradients(layers, "gradient_norms")
     return [float(m.weight.grad.norm()) if m.weight.grad is not None else 0.0
-            for _, m in linear_layers(model)]
+            for _, m in layers]
 
 
 def grad_data_ratios(model: nn.Module) -> list[float]:
-    """std(∂L/∂W) / std(W) of each Linear/conv weight in module order."""
+    """std(∂L/∂W) / std(W) of each Linear/conv weight in module order.  Raises if no layer
+    has a gradient yet."""
     out = []
-    for _, m in linear_layers(model):
+    layers = linear_layers(model)
+    _require_gradients(layers, "grad_data_ratios")
+    for _, m in layers:
         g, w = m.weight.grad, m.weight.detach()
         out.append(float(g.std() / w.std()) if g is not None and w.std() > 0 else 0.0)
     return out

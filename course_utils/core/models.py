@@ -45,10 +45,36 @@ def get_activation(name, **kwargs) -> nn.Module:
     if not isinstance(name, str):
         raise TypeError(f"activation must be a name (str) or an nn.Module, got {type(name).__name__}")
     check_choice("activation", name, ACTIVATIONS)
+    _check_activation_kwargs(name, kwargs)
     try:
         return ACTIVATIONS[name](**kwargs)
     except TypeError as exc:
         raise TypeError(f"keyword arguments {kwargs} do not fit activation {name!r}: {exc}") from None
+
+
+def _check_activation_kwargs(name: str, kwargs: dict) -> None:
+    """Check each keyword against the type of its default in the module's constructor, so a
+    bad value fails here and not at the first forward pass."""
+    import inspect
+
+    try:
+        params = inspect.signature(ACTIVATIONS[name]).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in kwargs.items():
+        if key not in params:
+            allowed = ", ".join(k for k in params if k not in ("device", "dtype")) or "none"
+            raise TypeError(f"activation {name!r} takes no argument {key!r} (it takes: {allowed})")
+        default = params[key].default
+        where = f"{key} (of activation {name!r})"
+        if isinstance(default, bool):
+            check_bool(where, value)
+        elif isinstance(default, int) and key == "num_parameters":
+            check_int(where, value, min_value=1)
+        elif isinstance(default, (int, float)):
+            check_float(where, value)
+        elif key == "approximate":
+            check_choice(where, value, ["none", "tanh"])
 
 
 _INIT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

@@ -33,12 +33,35 @@ def flag(name: str, value) -> bool:
     return check_bool(name, value)
 
 
+def momentum_coefficient(name: str, value) -> float:
+    """A momentum in [0, 1): the share of the old velocity kept each step (≥ 1 never
+    forgets, so the steps grow without bound)."""
+    return check_float(name, value, min_value=0.0, max_value=1.0, max_inclusive=False)
+
+
+def check_params(params):
+    """What ``torch.optim.Optimizer`` takes: parameters (or parameter groups), not a model."""
+    if isinstance(params, torch.nn.Module):
+        raise TypeError("params must be the model's parameters, not the model itself: pass "
+                        "model.parameters()")
+    if isinstance(params, torch.Tensor):
+        raise TypeError("params must be an iterable of tensors (e.g. model.parameters() or "
+                        "[w]), not a single tensor: wrap it in a list")
+    if isinstance(params, type) or not hasattr(params, "__iter__"):
+        raise TypeError(f"params must be an iterable of tensors or of parameter groups (dicts), "
+                        f"e.g. model.parameters(); got {type(params).__name__}")
+    return params
+
+
 class ScratchOptimizer(Optimizer):
     """``torch.optim.Optimizer`` whose ``step`` calls ``_update`` once per parameter.
 
     The gradient handed to ``_update`` is ``−∇`` when the group has ``maximize=True``.
     ``_update`` changes ``p`` and ``state`` in place (it runs under ``torch.no_grad``).
     """
+
+    def __init__(self, params, defaults: dict):
+        super().__init__(check_params(params), defaults)
 
     def _update(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
         raise NotImplementedError

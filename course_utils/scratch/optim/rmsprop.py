@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import ScratchOptimizer, flag, nonnegative
+from ._base import ScratchOptimizer, coefficient, flag, momentum_coefficient, nonnegative
 
 
 class RMSprop(ScratchOptimizer):
@@ -28,10 +28,10 @@ class RMSprop(ScratchOptimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False):
-        defaults = dict(lr=nonnegative("lr", lr), alpha=nonnegative("alpha", alpha),
+        defaults = dict(lr=nonnegative("lr", lr), alpha=coefficient("alpha", alpha, allow_one=True),
                         eps=nonnegative("eps", eps),
                         weight_decay=nonnegative("weight_decay", weight_decay),
-                        momentum=nonnegative("momentum", momentum),
+                        momentum=momentum_coefficient("momentum", momentum),
                         centered=flag("centered", centered), maximize=flag("maximize", maximize))
         super().__init__(params, defaults)
 

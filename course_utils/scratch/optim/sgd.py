@@ -17,7 +17,7 @@ the equivalent form of Sutskever et al. (2013): step along g + μ b instead of b
 
 from __future__ import annotations
 
-from ._base import ScratchOptimizer, flag, nonnegative
+from ._base import ScratchOptimizer, coefficient, flag, momentum_coefficient, nonnegative
 
 
 class SGD(ScratchOptimizer):
@@ -25,8 +25,9 @@ class SGD(ScratchOptimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):
-        defaults = dict(lr=nonnegative("lr", lr), momentum=nonnegative("momentum", momentum),
-                        dampening=nonnegative("dampening", dampening),
+        defaults = dict(lr=nonnegative("lr", lr),
+                        momentum=momentum_coefficient("momentum", momentum),
+                        dampening=coefficient("dampening", dampening, allow_one=True),
                         weight_decay=nonnegative("weight_decay", weight_decay),
                         nesterov=flag("nesterov", nesterov), maximize=flag("maximize", maximize))
         if nesterov and (defaults["momentum"] <= 0 or defaults["dampening"] != 0):

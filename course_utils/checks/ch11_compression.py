@@ -1,0 +1,3 @@
+"""Checkers of chapter 11 compression."""
+
+__all__: list[str] = []
