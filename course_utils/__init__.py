@@ -7,7 +7,9 @@ Four layers, each importing only the ones above it in this list:
               ``explorers`` (the live-widget pattern), ``diagnostics``.
 ``scratch``   from-scratch algorithms, each tested equal to its PyTorch or scikit-learn
               counterpart: ``perceptron``, ``activations``, ``init``, ``batchnorm``,
-              ``clipping``, ``rnn``, ``optim``, ``schedules``, ``lr_finder``, ``landscapes``.
+              ``clipping``, ``rnn``, ``optim``, ``schedules``, ``lr_finder``, ``landscapes``,
+              ``regularization``, ``augment``, ``ensemble``, ``transfer``, ``pretraining``,
+              ``pruning``, ``low_rank``, ``distillation``, ``quantization``.
 ``chapters``  ``chNN_topic``: one chapter's experiments and explorers (nothing imports them).
 ``checks``    ``chNN_topic``: the exercise checkers (import what they check).
 
