@@ -4,6 +4,7 @@ import torch
 
 from course_utils.chapters import ch00_start_here as warmup
 from course_utils.core import explorers
+from course_utils.core.explorers import on_grid
 
 
 @pytest.mark.parametrize("lr, regime", [(0.5, "converges"), (1.0, "converges"),
@@ -49,15 +50,11 @@ def test_converging_regimes_really_shrink_the_iterates():
         assert abs(w[-1]) < 1e-3 * abs(w[0])
 
 
-def _on_grid(widget) -> bool:
-    """The browser snaps a slider value to min + k·step: defaults must lie on that grid."""
-    k = (widget.value - widget.min) / widget.step
-    return abs(k - round(k)) < 1e-9 and widget.min <= widget.value <= widget.max
 
 
 def test_explorer_default_and_suggested_values_lie_on_the_slider_grid():
     ex = warmup.make_explorer()
-    assert _on_grid(ex.controls["lr"]) and _on_grid(ex.controls["steps"])
+    assert on_grid(ex.controls["lr"]) and on_grid(ex.controls["steps"])
     for lr in (1.0, 1.5, 1.95, 2.0):  # the values the notebook suggests
         ex.controls["lr"].value = lr
-        assert _on_grid(ex.controls["lr"]) and ex.controls["lr"].value == lr
+        assert on_grid(ex.controls["lr"]) and ex.controls["lr"].value == lr

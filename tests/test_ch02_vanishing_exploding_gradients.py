@@ -1,7 +1,6 @@
 """Chapter 02 computations against PyTorch/SciPy on the same inputs, the residual MLP
 builder, and the explorer's pure computation."""
 
-import math
 import warnings
 
 import numpy as np
@@ -13,6 +12,7 @@ from torch import nn
 
 from course_utils.chapters import ch02_vanishing_exploding_gradients as gradients
 from course_utils.core import diagnostics, models
+from course_utils.core.explorers import on_grid
 
 
 @pytest.fixture
@@ -230,23 +230,16 @@ def test_skip_connections_reach_the_diagnostics():
     assert names == ["0", "1.branch.1", "2.branch.1", "4"]
 
 
-def _on_grid(widget, value=None) -> bool:
-    """The browser snaps a slider value to min + k·step (log sliders: the exponent)."""
-    value = widget.value if value is None else value
-    if hasattr(widget, "base"):
-        value = math.log(value, widget.base)
-    k = (value - widget.min) / widget.step
-    return abs(k - round(k)) < 1e-9 and widget.min - 1e-12 <= value <= widget.max + 1e-12
 
 
 def test_explorer_defaults_and_suggested_values_lie_on_the_slider_grid():
     e = gradients.make_explorer()
     sliders = [w for w in e.controls.values() if hasattr(w, "step")]
-    assert sliders and all(_on_grid(w) for w in sliders)
+    assert sliders and all(on_grid(w) for w in sliders)
     for gain in (1.0, 2 ** 0.5, 2.0, 4.0, 8.0):  # the gains the notebook suggests
-        assert _on_grid(e.controls["weight_scale"], gain)
+        assert on_grid(e.controls["weight_scale"], gain)
     for depth in (10, 50):
-        assert _on_grid(e.controls["depth"], depth)
+        assert on_grid(e.controls["depth"], depth)
 
 
 def test_relu_gradient_norm_profile_is_flat_at_any_gain_but_activations_are_not():

@@ -3,23 +3,12 @@ values the notebook tells students to try."""
 
 import math
 
-import ipywidgets as widgets
 import pytest
 import torch
 
 from course_utils.chapters import ch07_optimizers as ch
+from course_utils.core.explorers import on_grid
 from course_utils.scratch import optim
-
-
-def on_grid(control, value) -> bool:
-    """Whether ``value`` is a point of the slider's grid (min + k·step), so that the browser
-    does not snap it and send another value back to the kernel."""
-    if isinstance(control, widgets.Dropdown):
-        return value in [o[1] if isinstance(o, tuple) else o for o in control.options]
-    x = math.log(value, control.base) if isinstance(control, widgets.FloatLogSlider) else value
-    k = round((x - control.min) / control.step)
-    return (control.min - 1e-9 <= x <= control.max + 1e-9
-            and abs(control.min + k * control.step - x) < 1e-9)
 
 
 @pytest.mark.parametrize("cls,kwargs,expected", [

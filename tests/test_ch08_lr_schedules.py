@@ -3,21 +3,10 @@ notebook tells students to try."""
 
 import math
 
-import ipywidgets as widgets
 import pytest
 
 from course_utils.chapters import ch08_lr_schedules as ch
-
-
-def on_grid(control, value) -> bool:
-    """Whether ``value`` is a point of the slider's grid (min + k·step), so that the browser
-    does not snap it and send another value back to the kernel."""
-    if isinstance(control, widgets.Dropdown):
-        return value in [o[1] if isinstance(o, tuple) else o for o in control.options]
-    x = math.log(value, control.base) if isinstance(control, widgets.FloatLogSlider) else value
-    k = round((x - control.min) / control.step)
-    return (control.min - 1e-9 <= x <= control.max + 1e-9
-            and abs(control.min + k * control.step - x) < 1e-9)
+from course_utils.core.explorers import on_grid
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from course_utils.chapters import ch09_regularization as ch
 from course_utils.core import data, explorers
+from course_utils.core.explorers import on_grid
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +70,6 @@ def test_imbalance_split_and_metrics(digits):
 
 
 # ------------------------------------------------------------------------------ explorers
-def _on_grid(control, value):
-    if hasattr(control, "options"):
-        return value in [o[1] if isinstance(o, tuple) else o for o in control.options]
-    k = (value - control.min) / control.step
-    return control.min <= value <= control.max and abs(k - round(k)) < 1e-9
 
 
 # every value the notebook's prose suggests trying
@@ -85,9 +81,9 @@ SUGGESTED = {"09 overfitting": {"n_train": [20, 400], "l2": [0.0, 0.01, 0.1], "d
 def test_explorer_defaults_and_suggestions_are_on_the_grid(name):
     e = explorers.EXPLORERS[name]()
     for key, control in e.controls.items():
-        assert _on_grid(control, control.value), (key, control.value)
+        assert on_grid(control, control.value), (key, control.value)
         for v in SUGGESTED[name].get(key, []):
-            assert _on_grid(control, v), (key, v)
+            assert on_grid(control, v), (key, v)
 
 
 def test_fit_explorer_compute_and_render():

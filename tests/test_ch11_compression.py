@@ -5,21 +5,13 @@ import math
 import statistics
 import time
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
 
 from course_utils.chapters import ch11_compression as ch
 from course_utils.core import explorers, models
-
-
-def on_grid(control, value) -> bool:
-    if isinstance(control, widgets.Dropdown):
-        return value in [o[1] if isinstance(o, tuple) else o for o in control.options]
-    k = round((value - control.min) / control.step)
-    return control.min - 1e-9 <= value <= control.max + 1e-9 and \
-        abs(control.min + k * control.step - value) < 1e-9
+from course_utils.core.explorers import on_grid
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from torch import nn
 
 from course_utils.chapters import ch06_gradient_clipping as ch06
 from course_utils.core import explorers, plotting, training
+from course_utils.core.explorers import on_grid
 from course_utils.scratch import clipping
 
 
@@ -292,26 +293,23 @@ def test_validation_messages():
         ch06.cliff_loss("x", 0.0)
 
 
-def _on_grid(value, lo, step):
-    k = (value - lo) / step
-    return abs(k - round(k)) < 1e-9
 
 
 def test_cliff_explorer_defaults_and_suggested_values_are_on_the_slider_grid():
     e = ch06.make_cliff_explorer()
     for name, key in (("lr", "lr"), ("steps", "steps")):
         w = e.controls[name]
-        assert _on_grid(w.value, w.min, w.step) and (w.min, w.max, w.step, w.value) == ch06.CLIFF_SLIDERS[key]
+        assert on_grid(w) and (w.min, w.max, w.step, w.value) == ch06.CLIFF_SLIDERS[key]
     t = e.controls["threshold"]
-    assert _on_grid(math.log10(t.value), t.min, t.step)
+    assert on_grid(t)
     lo, hi, step, _ = ch06.CLIFF_SLIDERS["lr"]
-    assert all(lo <= v <= hi and _on_grid(v, lo, step) for v in ch06.CLIFF_SUGGESTED["lr"])
+    assert all(lo <= v <= hi and on_grid(e.controls['lr'], v) for v in ch06.CLIFF_SUGGESTED["lr"])
     lo, hi, step, _ = ch06.CLIFF_SLIDERS["log10_threshold"]
-    assert all(lo <= math.log10(v) <= hi and _on_grid(math.log10(v), lo, step)
+    assert all(lo <= math.log10(v) <= hi and on_grid(t, v)
                for v in ch06.CLIFF_SUGGESTED["threshold"])
     # the 2-D clipping explorer too
     c = ch06.make_clip_explorer()
-    assert all(_on_grid(w.value, w.min, w.step) for w in c.controls.values())
+    assert all(on_grid(w) for w in c.controls.values())
 
 
 def test_cliff_render_has_a_loss_per_step_panel():

@@ -100,3 +100,24 @@ def test_progress_explorer_passes_a_progress_callback():
 def test_registered_explorer_survives_every_control_extreme(name):
     records = explorers.drive_to_extremes(explorers.EXPLORERS[name]())
     assert records
+
+
+def test_on_grid_accepts_grid_points_and_rejects_the_rest():
+    s = widgets.FloatSlider(value=0.6, min=0.05, max=1.5, step=0.05)
+    assert explorers.on_grid(s) and explorers.on_grid(s, 0.3)
+    assert not explorers.on_grid(s, 0.62) and not explorers.on_grid(s, 1.6)
+    log = widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, step=0.1)
+    assert explorers.on_grid(log) and not explorers.on_grid(log, 0.05)
+    d = widgets.Dropdown(options=[("He", "he"), ("Xavier", "xavier")], value="he")
+    assert explorers.on_grid(d) and not explorers.on_grid(d, "lecun")
+    with pytest.raises(TypeError, match="control must be"):
+        explorers.on_grid(3.0)
+
+
+@pytest.mark.parametrize("name", sorted(explorers.EXPLORERS))
+def test_every_explorer_starts_on_its_slider_grids(name):
+    """A default off the grid is snapped by the browser, which recomputes a different picture."""
+    ex = explorers.EXPLORERS[name]()
+    off = {k: c.value for k, c in ex.controls.items()
+           if (hasattr(c, "step") or hasattr(c, "options")) and not explorers.on_grid(c)}
+    assert off == {}

@@ -10,6 +10,7 @@ from torch import nn
 
 from course_utils.chapters import ch03_initialization as ch03
 from course_utils.core import diagnostics, models
+from course_utils.core.explorers import on_grid
 from course_utils.scratch import init as ini
 
 
@@ -330,19 +331,14 @@ def test_bad_arguments():
         ch03.pretrain_greedy(models.mlp(3, 2), torch.randn(4, 3), torch.zeros(4))
 
 
-def _on_grid(widget, value=None) -> bool:
-    """The browser snaps a slider value to min + k·step: defaults and suggestions must lie on it."""
-    value = widget.value if value is None else value
-    k = (value - widget.min) / widget.step
-    return abs(k - round(k)) < 1e-9 and widget.min <= value <= widget.max
 
 
 def test_explorer_defaults_and_suggested_gains_lie_on_the_slider_grid():
     e = ch03.make_explorer()
     sliders = [w for w in e.controls.values() if hasattr(w, "step")]
-    assert sliders and all(_on_grid(w) for w in sliders)
+    assert sliders and all(on_grid(w) for w in sliders)
     for gain in (1.0, 1.4, 0.75):  # the values the notebook suggests trying
-        assert _on_grid(e.controls["gain"], gain)
+        assert on_grid(e.controls["gain"], gain)
         e.controls["gain"].value = gain
         assert e.controls["gain"].value == gain
 

@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from course_utils.chapters import ch01_perceptron as ch01
+from course_utils.core.explorers import on_grid
 from course_utils.scratch import perceptron as P
 
 
@@ -368,16 +369,11 @@ def test_functions_validate_their_arguments():
         ch01.explorer_compute(epochs=11)
 
 
-def _on_grid(widget) -> bool:
-    """The browser snaps a slider value to min + k·step: defaults must lie on that grid."""
-    value = np.log(widget.value) / np.log(widget.base) if hasattr(widget, "base") else widget.value
-    k = (value - widget.min) / widget.step
-    return abs(k - round(k)) < 1e-9 and widget.min <= value <= widget.max
 
 
 def test_explorer_defaults_lie_on_the_slider_grid_and_show_enough_epochs():
     e = ch01.make_explorer()
     sliders = [w for w in e.controls.values() if hasattr(w, "step")]
-    assert sliders and all(_on_grid(w) for w in sliders)
+    assert sliders and all(on_grid(w) for w in sliders)
     assert e.controls["epochs"].value >= 5
     assert ch01.explorer_compute()["first_clean_epoch"] is not None  # the separable set converges

@@ -36,6 +36,7 @@ from ..core.validation import (
     check_choice,
     check_float,
     check_int,
+    check_loss_fn,
     check_tensor,
 )
 
@@ -157,7 +158,7 @@ def gradient_flow(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn=No
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     bins = check_int("bins", bins, min_value=1, max_value=1000)
     check_bool("standardize_hist", standardize_hist)
-    loss_fn = diagnostics._check_loss_fn(loss_fn)
+    loss_fn = check_loss_fn(loss_fn)
     targets = diagnostics.activation_modules(model)
     signals: dict[int, float] = {}  # call number → ‖∂L/∂output‖, in forward-call order
     calls = [0]

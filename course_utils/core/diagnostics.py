@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .validation import check_choice, check_float, check_int, check_tensor
+from .validation import check_choice, check_float, check_int, check_loss_fn, check_tensor
 
 SATURATING = (nn.Tanh, nn.Sigmoid)
 RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.SiLU, nn.PReLU, nn.RReLU)
@@ -38,13 +38,6 @@ def _check_model(model):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
 
 
-def _check_loss_fn(loss_fn):
-    if isinstance(loss_fn, type):
-        raise TypeError(f"loss_fn must be a loss *instance* or a function: write "
-                        f"{loss_fn.__name__}() with parentheses, got the class {loss_fn.__name__}")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
-    return nn.CrossEntropyLoss() if loss_fn is None else loss_fn
 
 
 def linear_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -250,7 +243,7 @@ def forward_backward(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn
     check_tensor("y", y)
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    loss_fn = _check_loss_fn(loss_fn)
+    loss_fn = check_loss_fn(loss_fn)
     model.zero_grad(set_to_none=True)
     if record_activations:
         with ActivationRecorder(model) as rec:

@@ -17,6 +17,7 @@ Training explorers pass ``progress=True``: ``compute`` then receives ``progress(
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -156,3 +157,23 @@ def drive_to_extremes(explorer: Explorer) -> list[dict]:
         control.value = initial
         explorer.update()
     return records
+
+
+def on_grid(control, value=None) -> bool:
+    """Whether ``value`` (default: the control's own value) is a point of the control's grid,
+    min + k·step (for a ``FloatLogSlider`` in log_base; for a selection widget one of its options).
+
+    In a browser a slider snaps any other value to the grid and sends it back to the kernel,
+    so the explorer recomputes and the picture differs from the stored one: every default and
+    every value a notebook suggests trying must pass this test."""
+    if not isinstance(control, widgets.ValueWidget):
+        raise TypeError(f"control must be an ipywidgets value widget, got {type(control).__name__}")
+    value = control.value if value is None else value
+    if hasattr(control, "options"):  # Dropdown, ToggleButtons, SelectionSlider, …
+        return value in [o[1] if isinstance(o, tuple) else o for o in control.options]
+    if not hasattr(control, "step"):
+        raise TypeError(f"control must be a slider or a selection widget, got {type(control).__name__}")
+    x = math.log(value, control.base) if isinstance(control, widgets.FloatLogSlider) else value
+    k = round((x - control.min) / control.step)
+    return (control.min - 1e-9 <= x <= control.max + 1e-9
+            and abs(control.min + k * control.step - x) < 1e-9)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .validation import check_bool, check_choice, check_float, check_int
+from .validation import check_bool, check_choice, check_float, check_int, check_loss_fn
 
 
 @dataclass
@@ -82,14 +82,6 @@ class History:
 last_history: History | None = None
 
 
-def _check_loss_fn(loss_fn):
-    """``loss_fn`` must be a loss object or function, not a loss class."""
-    if isinstance(loss_fn, type):
-        raise TypeError(f"loss_fn must be a loss *instance* or a function: write "
-                        f"{loss_fn.__name__}() with parentheses, got the class {loss_fn.__name__}")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
-    return nn.CrossEntropyLoss() if loss_fn is None else loss_fn
 
 
 def _check_device(device):
@@ -192,7 +184,7 @@ def evaluate(model: nn.Module, data, loss_fn=None, device=None) -> tuple[float, 
     in eval mode (the model's mode is restored).  Accuracy is None for regression losses."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    loss_fn = _check_loss_fn(loss_fn)
+    loss_fn = check_loss_fn(loss_fn)
     device = _check_device(device)
     batches = [data] if isinstance(data, tuple) else data
     if isinstance(data, tuple) and (len(data) != 2 or not all(isinstance(t, torch.Tensor)
@@ -259,7 +251,7 @@ def fit(model: nn.Module, train: Iterable, val=None, *, epochs: int = 10,
     check_bool("progress", progress)
     check_bool("verbose", verbose)
     check_bool("restore_on_divergence", restore_on_divergence)
-    loss_fn = _check_loss_fn(loss_fn)
+    loss_fn = check_loss_fn(loss_fn)
     for name, fn in (("after_backward", after_backward), ("early_stop", early_stop),
                      ("on_step", on_step)):
         if fn is not None and not callable(fn):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
+from torch import nn
 
 
 def check_int(name: str, value, *, min_value=None, max_value=None) -> int:
@@ -105,3 +106,13 @@ def _check_range(name, value, lo, hi, lo_inc=True, hi_inc=True):
             right = "inf)"
         raise ValueError(f"{name} must be in {left}, {right}; got {value!r}")
     return value
+
+
+def check_loss_fn(loss_fn):
+    """A loss object or function (None → ``nn.CrossEntropyLoss()``), not a loss class."""
+    if isinstance(loss_fn, type):
+        raise TypeError(f"loss_fn must be a loss *instance* or a function: write "
+                        f"{loss_fn.__name__}() with parentheses, got the class {loss_fn.__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable or None, got {type(loss_fn).__name__}")
+    return nn.CrossEntropyLoss() if loss_fn is None else loss_fn
