@@ -12,7 +12,7 @@ PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 # `make stabilize` tries each of the four on its own.
 PERTURBED := ATEN_CPU_CAPABILITY=default,COURSE_SEED_OFFSET=1 MKL_CBWR=COMPATIBLE,COURSE_SEED_OFFSET=2
 
-.PHONY: lab test test-perturbed test-fast lint execute stabilize exercises benchmark clean venv
+.PHONY: lab test test-perturbed test-fast test-browser lint execute stabilize exercises site benchmark benchmark-browser clean venv browser-venv
 
 venv: $(STAMP)
 
@@ -22,6 +22,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --progress-bar off -q -r requirements.txt
 	$(PY) -m pip install --progress-bar off -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Playwright for the browser tests; the browser itself is the system's Chromium.
+BROWSER_STAMP := $(VENV)/.browser
+browser-venv: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	$(PY) -m pip install --progress-bar off -q -r requirements-browser.txt
+	touch $(BROWSER_STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS) notebooks/00_start_here.ipynb
@@ -55,6 +63,17 @@ stabilize: $(STAMP)
 
 exercises: $(STAMP)
 	$(PY) -m course_utils.tools.exercises
+
+# The offline course website in _site/ (open _site/index.html; no network needed).
+site: $(STAMP)
+	$(PY) -m course_utils.tools.site --out _site
+
+# JupyterLab and the built site in headless Chromium (screenshots in artifacts/).
+test-browser: $(BROWSER_STAMP) site
+	$(PY) -m pytest -p no:xdist -q browser
+
+benchmark-browser: $(BROWSER_STAMP)
+	$(PY) benchmarks/browser_explorers.py
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/run_notebooks.py

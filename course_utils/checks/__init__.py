@@ -18,6 +18,7 @@ from .ch08_lr_schedules import *  # noqa: F403
 from .ch09_regularization import *  # noqa: F403
 from .ch10_transfer_learning import *  # noqa: F403
 from .ch11_compression import *  # noqa: F403
+from .ch12_training_at_scale import *  # noqa: F403
 
 __all__ = ["CHECKERS", "Check", "CheckResult", "checker", *CHECKERS]
 
