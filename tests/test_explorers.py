@@ -121,3 +121,28 @@ def test_every_explorer_starts_on_its_slider_grids(name):
     off = {k: c.value for k, c in ex.controls.items()
            if (hasattr(c, "step") or hasattr(c, "options")) and not explorers.on_grid(c)}
     assert off == {}
+
+
+@pytest.mark.parametrize("name", sorted(explorers.EXPLORERS))
+def test_every_explorer_picture_is_legible_and_names_its_settings(name):
+    """At least 400 px wide at >= 100 dpi (10-pt text 14 px high), and a header naming the
+    title and each control's current value, so a screenshot says what it shows."""
+    import io
+
+    from PIL import Image
+    ex = explorers.EXPLORERS[name]()
+    assert ex.dpi >= 100 and Image.open(io.BytesIO(ex.png)).size[0] >= 400
+    header = ex.header()
+    assert ex.title and header.startswith(ex.title)
+    for key, control in ex.controls.items():
+        label = (control.description or key).rstrip(": ")
+        assert f"{label} = {explorers._format(control.value)}" in header
+
+
+def test_explorer_header_follows_the_controls():
+    s = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.25, description="lr")
+    e = explorers.Explorer(lambda lr: {"y": [lr, 1], "show": True}, _render, {"lr": s}, title="T")
+    assert e.header() == "T: lr = 0.5"
+    first = e.png
+    s.value = 0.25
+    assert e.header() == "T: lr = 0.25" and e.png != first

@@ -61,3 +61,26 @@ def test_figure_to_png_is_deterministic_and_not_in_pyplot():
     a, b = plotting.figure_to_png(draw()), plotting.figure_to_png(draw())
     assert a[:8] == b"\x89PNG\r\n\x1a\n" and a == b
     assert plt.get_fignums() == []
+
+
+def test_figure_to_png_header_adds_a_strip_above_the_same_picture():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def draw():
+        fig, axes = plotting.new_figure(width=4.0, height=2.0)
+        axes[0, 0].plot([0, 1], [1, 0])
+        return fig
+    plain = np.asarray(Image.open(io.BytesIO(plotting.figure_to_png(draw(), dpi=100))))
+    short = plotting.figure_to_png(draw(), dpi=100, header="lr = 0.1")
+    assert short == plotting.figure_to_png(draw(), dpi=100, header="lr = 0.1")  # deterministic
+    one = np.asarray(Image.open(io.BytesIO(short)))
+    assert one.shape[1] == plain.shape[1] == 400 and one.shape[0] > plain.shape[0]
+    assert np.array_equal(one[-plain.shape[0]:], plain)  # the figure itself is untouched
+    long = " · ".join(f"parameter{k} = {k}" for k in range(12))
+    two = np.asarray(Image.open(io.BytesIO(plotting.figure_to_png(draw(), dpi=100, header=long))))
+    assert two.shape[0] > one.shape[0]  # a long header wraps onto more lines
+    with pytest.raises(TypeError, match="header"):
+        plotting.figure_to_png(draw(), header=3)

@@ -132,7 +132,7 @@ def explorer_render(result, values=None):
     """One panel: the samples (class 0 blue, class 1 red), the half-plane predicted 1
     shaded, the line before (dashed) and after (solid) the current step, the current
     sample ringed, the samples that caused a mistake so far crossed."""
-    fig, axes = new_figure(width=4.4, height=3.6, dpi=72)
+    fig, axes = new_figure(width=5.2, height=3.8, dpi=72)
     ax = axes[0, 0]
     ax.set_position([0.14, 0.13, 0.83, 0.73])
     X, y, w, b = result["X"], result["y"], result["w"], result["b"]
@@ -170,7 +170,7 @@ def explorer_render(result, values=None):
     ax.set_title(f"step {step}/{result['steps']} (epoch {ep + 1}, sample {within + 1}/{n}): "
                  f"{what}\nmistakes so far {result['mistakes_so_far']}, training errors now "
                  f"{result['train_errors']}; error-free epoch: "
-                 f"{clean if clean else 'none'}", fontsize=8)
+                 f"{clean if clean else 'none'}", fontsize=9)
     return fig
 
 

@@ -443,7 +443,7 @@ class ExploreView:
     labels is what makes a matplotlib redraw slow, and they do not change here.
     """
 
-    WIDTH, HEIGHT, DPI = 6.4, 2.6, 72
+    WIDTH, HEIGHT, DPI = 6.4, 2.6, 100
 
     def __init__(self):
         self._cache = {}
@@ -509,7 +509,7 @@ _DEFAULT_VIEW = ExploreView()
 
 def render_explore(result: dict, values: dict | None = None):
     """The explorer's picture of :func:`explore`'s ``result`` (see :class:`ExploreView`);
-    render it with ``plotting.figure_to_png(fig, dpi=72)``."""
+    render it with ``plotting.figure_to_png(fig, dpi=ExploreView.DPI)``."""
     return _DEFAULT_VIEW(result, values)
 
 

@@ -8,15 +8,16 @@ Every chapter's explorer follows one pattern::
         ...
     Explorer(compute, render, {"depth": IntSlider(...), "lr": FloatLogSlider(...)})
 
-The figure is shown as a PNG under the controls and replaced in place (a display id) when a
-control changes, so the stored cell output is the same whether or not a front end ran it
-(strict nbval passes).  ``compute`` may return a result with ``diverged=True``; an exception
+The figure is shown as a PNG under the controls, headed by the title and every control's
+current value, and replaced in place (a display id) when a control changes, so the stored
+cell output is the same whether or not a front end ran it.  ``compute`` may return a result with ``diverged=True``; an exception
 inside ``compute`` or ``render`` is shown as one line in the status, never as a traceback.
 Training explorers pass ``progress=True``: ``compute`` then receives ``progress(fraction)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 from IPython.display import Image, display
 
-from .plotting import figure_to_png
+from . import plotting
 
 #: name → factory returning a ready Explorer; filled by ``@register_explorer`` in the
 #: chapter modules, used by the tests and by ``benchmarks/explorers.py``.
@@ -41,9 +42,19 @@ def register_explorer(name: str):
     return deco
 
 
+#: Resolution of explorer pictures: a 6.4-inch figure is 640 px wide, 10-pt text 14 px high.
+DPI = 100
+
+
+def _format(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    return f"{value:.3g}"
+
+
 class Explorer:
     def __init__(self, compute: Callable, render: Callable, controls: dict, *,
-                 title: str = "", progress: bool = False, dpi: int = 72):
+                 title: str = "", progress: bool = False, dpi: int = DPI):
         if not callable(compute) or not callable(render):
             raise TypeError("compute and render must be callables")
         if not isinstance(controls, dict) or not controls:
@@ -67,12 +78,24 @@ class Explorer:
         self.box = widgets.VBox(parts)
         self.result = None
         self.png: bytes | None = None
+        self.picture: str | None = None  # digest of the figure's pixels, without the header
         self.error: str | None = None
         self.seconds = 0.0
         self._handle = None
         for w in controls.values():
             w.observe(self.update, names="value")
         self.update()
+
+    def header(self, values: dict | None = None) -> str:
+        """The line above the picture: the title and every control's current value, as the
+        controls label them (``lr γ = 0.05 · steps = 20``)."""
+        values = self.values() if values is None else values
+        parts = []
+        for name, w in self.controls.items():
+            label = (w.description or name).rstrip(": ")
+            parts.append(f"{label} = {_format(values[name])}")
+        settings = " · ".join(parts)
+        return f"{self.title}: {settings}" if self.title else settings
 
     def values(self) -> dict:
         """The current value of every control, by parameter name."""
@@ -93,7 +116,9 @@ class Explorer:
             kwargs = dict(values, progress=self._progress) if self.with_progress else values
             self.result = self.compute(**kwargs)
             fig = self.render(self.result, values)
-            self.png = figure_to_png(fig, dpi=self.dpi)
+            body = plotting.figure_pixels(fig, self.dpi)
+            self.picture = hashlib.blake2b(body.tobytes(), digest_size=16).hexdigest()
+            self.png = plotting.pixels_to_png(body, self.dpi, self.header(values))
         except Exception as exc:  # an explorer never shows a traceback
             self.error = f"{type(exc).__name__}: {exc}"
             self.status.value = f"<span style='color:#b00'>could not compute: {self.error}</span>"
@@ -151,7 +176,7 @@ def drive_to_extremes(explorer: Explorer) -> list[dict]:
                 control.value = value
             assert explorer.error is None, f"{name}={value!r}: {explorer.error}"
             assert explorer.png, f"{name}={value!r}: no picture"
-            pictures.append(explorer.png)
+            pictures.append(explorer.picture)
             records.append({"name": name, "value": value, "seconds": explorer.seconds})
         assert len(set(pictures)) > 1, f"moving {name!r} across its range never changed the picture"
         control.value = initial

@@ -8,7 +8,9 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image as PILImage
 
 from .training import History
 from .validation import check_float, check_int
@@ -56,10 +58,57 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float
     return fig, axes
 
 
-def figure_to_png(fig: Figure, dpi: int | None = None) -> bytes:
-    """Render ``fig`` to PNG bytes (deterministic: no timestamp metadata)."""
+def figure_to_png(fig: Figure, dpi: int | None = None, header: str | None = None) -> bytes:
+    """Render ``fig`` to PNG bytes (deterministic: no timestamp metadata).
+
+    ``header``: a line of text drawn in a strip above the figure, whatever the figure holds
+    (explorers put their title and current settings there)."""
+    if header is None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        return buf.getvalue()
+    dpi = fig.dpi if dpi is None else check_int("dpi", dpi, min_value=10, max_value=600)
+    return pixels_to_png(figure_pixels(fig, dpi), dpi, header)
+
+
+#: Height of one line of the header strip of :func:`pixels_to_png`, in inches.
+HEADER_INCHES = 0.22
+
+
+def figure_pixels(fig: Figure, dpi: float) -> np.ndarray:
+    """The RGBA pixels (rows × columns × 4, uint8) of ``fig`` drawn at ``dpi``."""
+    own = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy()
+    finally:
+        fig.set_dpi(own)
+
+
+def pixels_to_png(pixels: np.ndarray, dpi: float, header: str | None = None) -> bytes:
+    """PNG bytes of RGBA ``pixels``, with ``header`` (if given) in a strip above them, in
+    bold 10-pt text wrapped between its " · "-separated parts."""
+    if header is not None and not isinstance(header, str):
+        raise TypeError(f"header must be a str or None, got {type(header).__name__}")
+    if header:
+        # About 0.6 em per character of bold 10-pt text; break only between " · " parts.
+        per_line = max(20, int(pixels.shape[1] / dpi * 72 / (0.6 * 10)) - 2)
+        lines = [""]
+        for part in header.split(" · "):
+            joined = f"{lines[-1]} · {part}" if lines[-1] else part
+            if len(joined) <= per_line or not lines[-1]:
+                lines[-1] = joined
+            else:
+                lines.append(part)
+        strip = Figure(figsize=(pixels.shape[1] / dpi, 0.1 + HEADER_INCHES * len(lines)),
+                       dpi=dpi)
+        strip.text(0.012, 0.5, "\n".join(lines), ha="left", va="center", fontsize=10,
+                   fontweight="bold", linespacing=1.3)
+        pixels = np.vstack([figure_pixels(strip, dpi)[:, : pixels.shape[1]], pixels])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    PILImage.fromarray(pixels).save(buf, format="png")
     return buf.getvalue()
 
 
