@@ -68,9 +68,12 @@ exercises: $(STAMP)
 site: $(STAMP)
 	$(PY) -m course_utils.tools.site --out _site
 
-# JupyterLab and the built site in headless Chromium (screenshots in artifacts/).
+# JupyterLab and the built site in headless Chromium (screenshots in artifacts/screenshots).
+# Needs a system Chromium (Debian: apt-get install chromium) or COURSE_CHROMIUM=/path.
+# LAB_ENV="KEY=VALUE ..." runs the notebooks' kernels with those variables.
+LAB_ENV ?=
 test-browser: $(BROWSER_STAMP) site
-	$(PY) -m pytest -p no:xdist -q browser
+	$(PY) -m pytest -p no:xdist -q browser $(foreach kv,$(LAB_ENV),--lab-env $(kv))
 
 benchmark-browser: $(BROWSER_STAMP)
 	$(PY) benchmarks/browser_explorers.py
