@@ -51,7 +51,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadscope tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check course_utils tests benchmarks notebooks solutions
+	$(VENV)/bin/ruff check course_utils tests browser benchmarks notebooks solutions
 
 # Re-execute notebooks in a fresh kernel and store their outputs:  make execute NB=notebooks/01_perceptron.ipynb
 execute: $(STAMP)
