@@ -131,3 +131,11 @@ def test_make_splits_still_takes_float_targets_and_bool_labels_as_before():
 def test_batches_name_the_argument_that_is_not_a_tensor():
     with pytest.raises(TypeError, match="X must be a torch tensor, got ndarray"):
         data.Batches(torch.zeros(3, 2).numpy(), torch.zeros(3))
+
+
+@pytest.mark.parametrize("size", [8, 9, 12, 128])
+def test_shapes_draw_at_every_allowed_size(size):
+    """size=8 used to fail inside NumPy (a centre range with low > high)."""
+    X, y = data.draw_shapes(40, size=size, noise=0.0, seed=2)
+    assert X.shape == (40, 1, size, size) and (X.reshape(40, -1).sum(1) > 0).all()
+

@@ -301,7 +301,8 @@ def draw_shapes(n_samples=800, *, size=16, noise=0.1, seed=0):
     rng.shuffle(labels)
     for i, lab in enumerate(labels):
         r = rng.uniform(0.22, 0.38) * size
-        cx, cy = rng.uniform(r + 1, size - r - 1, 2)
+        margin = min(1.0, (size - 2 * r) / 2)  # a 1-pixel border where the image allows
+        cx, cy = rng.uniform(r + margin, size - r - margin, 2)
         dx, dy = xx - cx, yy - cy
         w = max(1.0, size / 16)  # stroke width in pixels
         kind = SHAPES[lab]
