@@ -82,6 +82,7 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/run_notebooks.py
 	$(PY) benchmarks/fit_overhead.py
 	$(PY) benchmarks/explorers.py
+	$(PY) benchmarks/distributed_step.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache */__pycache__
