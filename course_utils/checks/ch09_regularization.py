@@ -260,13 +260,22 @@ def should_stop(c: Check):
     """``should_stop(val_losses, patience, min_delta=0.0)``: True iff there are more than
     ``patience`` losses and none of the last ``patience`` is below min(earlier) − min_delta."""
     cases = [(list(l), p, d) for l, p, d in _FIXED]
-    for _ in range(24):  # fresh sequences: a noisy decline, then a plateau or a late dip
+    for k in range(24):  # fresh sequences: a noisy decline, then a plateau or a late dip
         n, patience = c.integers(2, 12), c.integers(1, 5)
+        if k < 2:  # one sure stop and one sure go, so no single constant answer passes
+            n = max(n, patience + 2)
         losses = [round(1.0 / (1 + 0.3 * i) + float(c.rng.normal(0, 0.05)), 3) for i in range(n)]
         if n > patience and c.rng.random() < 0.4:
             best = min(losses[:-patience])
             losses[-c.integers(1, patience)] = round(best - float(c.rng.choice([0.0, 0.01, 0.05])), 3)
         delta = float(c.rng.choice([0.0, 0.0, 0.02]))
+        if k < 2:
+            best = min(losses[:-patience])
+            if k == 0:  # a plateau: nothing in the last `patience` beats the best
+                losses[-patience:] = [round(best + abs(float(c.rng.normal(0, 0.05))) + 0.01, 3)
+                                      for _ in range(patience)]
+            else:  # a clear late dip
+                losses[-1] = round(best - delta - 0.05 - float(c.rng.uniform(0, 0.05)), 3)
         cases.append((losses, patience, delta))
     for i, (losses, patience, delta) in enumerate(cases):
         expected = _stop_rule(losses, patience, delta)
