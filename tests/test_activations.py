@@ -308,13 +308,13 @@ def test_stacked_mlp_members_train_exactly_like_their_own_mlp_with_torch_sgd(dig
     assert run["val_acc"][1, 1] == pytest.approx(acc, abs=1.5 / len(yv))
     # the stacked forward equals each member's own forward at initialization
     nets = [activation_experiments.build_mlp("relu", 64, 10, depth=2, width=8, seed=s) for s in (0, 1)]
-    stacked = activation_experiments.StackedMLP(nets)
+    stacked = activation_experiments.StackedMLP.from_models(nets)
     out = stacked(digits.X_train[:5].expand(2, -1, -1))
     for i, n in enumerate(nets):
         torch.testing.assert_close(out[i], n(digits.X_train[:5]))
     assert stacked.n_members == 2
     with pytest.raises(ValueError, match="share their layer shapes"):
-        activation_experiments.StackedMLP([nets[0], activation_experiments.build_mlp("relu", 64, 10, depth=3, width=8)])
+        activation_experiments.StackedMLP.from_models([nets[0], activation_experiments.build_mlp("relu", 64, 10, depth=3, width=8)])
     with pytest.raises(ValueError, match="optimizer must be one of"):
         activation_experiments.train_stacked(digits, "relu", optimizer="rmsprop")
     with pytest.raises(ValueError, match="no parameters"):

@@ -131,17 +131,17 @@ def test_explore_is_pure_and_the_view_redraws_only_what_changed():
     b = ch07.explore("narrow_well", "Momentum", 0.05, 0.9, 0.999)
     assert np.array_equal(a["trajectory"].path, b["trajectory"].path)
     view = ch07.ExploreView()
-    png_a = plotting.figure_to_png(view(a), dpi=72)
+    png_a = plotting.figure_to_png(view(a), dpi=ch07.ExploreView.DPI)
     c = ch07.explore("narrow_well", "Adam", 0.05, 0.9, 0.999)
-    png_c = plotting.figure_to_png(view(c), dpi=72)
+    png_c = plotting.figure_to_png(view(c), dpi=ch07.ExploreView.DPI)
     assert png_a != png_c and len(view._cache) == 1  # same function: background reused
-    assert plotting.figure_to_png(view(a), dpi=72) == png_a  # redrawing is deterministic
+    assert plotting.figure_to_png(view(a), dpi=ch07.ExploreView.DPI) == png_a  # redrawing is deterministic
     d = ch07.explore("quadratic", "GD", 1.0, 0.9, 0.999)
     assert d["diverged"] and math.isinf(d["final_gap"])
     fig = view(d)  # a diverged run still draws
     assert len(view._cache) == 2
     w, h = fig.get_size_inches() * fig.dpi
-    assert (round(w), round(h)) == (int(6.4 * 72), int(2.6 * 72))
+    assert (round(w), round(h)) == (round(6.4 * ch07.ExploreView.DPI), round(2.6 * ch07.ExploreView.DPI))
 
 
 def test_the_view_matches_a_plain_redraw_of_the_same_picture():

@@ -10,6 +10,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from course_utils.core import data, models, training
+from course_utils.core.stacked import StackedMLP
 from course_utils.scratch import augment, ensemble
 from course_utils.scratch import regularization as reg
 
@@ -260,21 +261,21 @@ def test_augment_images_flat_and_validation():
 
 
 # ------------------------------------------------------------------------------ ensemble
-def test_parallel_mlp_equals_sequential_models():
-    m = ensemble.ParallelMLP(3, [5, 7, 6, 2], generator=torch.Generator().manual_seed(0))
+def test_stacked_uniform_mlp_equals_sequential_models():
+    m = StackedMLP.uniform(3, [5, 7, 6, 2], generator=torch.Generator().manual_seed(0))
     X = torch.randn(11, 5)
     out = m(X)
     for s in range(3):
-        torch.testing.assert_close(out[s], m.to_sequential(s)(X), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(out[s], m.to_models()[s](X), atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="sizes"):
-        ensemble.ParallelMLP(2, [3])
+        StackedMLP.uniform(2, [3])
 
 
 def test_parallel_training_equals_training_each_model_alone():
     X, y = torch.randn(40, 4), torch.randint(3, (40,))
     W = torch.stack([torch.ones(40), (torch.arange(40) < 20).float()])
-    both = ensemble.ParallelMLP(2, [4, 8, 3], generator=torch.Generator().manual_seed(0))
-    alone = [both.to_sequential(s) for s in range(2)]
+    both = StackedMLP.uniform(2, [4, 8, 3], generator=torch.Generator().manual_seed(0))
+    alone = [both.to_models()[s] for s in range(2)]
     ensemble.train_parallel(both, X, y, weight=W, steps=30, lr=0.01)
     for s, m in enumerate(alone):
         opt = torch.optim.Adam(m.parameters(), lr=0.01)
@@ -284,24 +285,24 @@ def test_parallel_training_equals_training_each_model_alone():
             opt.zero_grad()
             loss.backward()
             opt.step()
-        torch.testing.assert_close(both.to_sequential(s)(X), m(X), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(both.to_models()[s](X), m(X), atol=1e-4, rtol=1e-4)
 
 
 def test_parallel_max_norm_matches_max_norm_():
-    m = ensemble.ParallelMLP(2, [6, 9, 3], generator=torch.Generator().manual_seed(0))
+    m = StackedMLP.uniform(2, [6, 9, 3], generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         for w in m.weights:
             w.mul_(10)
-    seq = [reg.max_norm_(m.to_sequential(s), 1.0) for s in range(2)]
+    seq = [reg.max_norm_(m.to_models()[s], 1.0) for s in range(2)]
     m.max_norm_(1.0)
     for s in range(2):
-        for a, b in zip(m.to_sequential(s).parameters(), seq[s].parameters()):
+        for a, b in zip(m.to_models()[s].parameters(), seq[s].parameters()):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
 
 def test_train_parallel_validates():
-    m = ensemble.ParallelMLP(2, [3, 2])
-    with pytest.raises(TypeError, match="ParallelMLP"):
+    m = StackedMLP.uniform(2, [3, 2])
+    with pytest.raises(TypeError, match="StackedMLP"):
         ensemble.train_parallel(nn.Linear(3, 2), torch.randn(4, 3), torch.zeros(4).long())
     with pytest.raises(ValueError, match="weight must have shape"):
         ensemble.train_parallel(m, torch.randn(4, 3), torch.zeros(4).long(), weight=torch.ones(3, 4))

@@ -20,6 +20,7 @@ from ..core import explorers, repro
 from ..core.data import Batches, check_splits
 from ..core.diagnostics import activation_stats, layer_stats
 from ..core.plotting import new_figure
+from ..core.stacked import StackedMLP
 from ..core.training import History, fit
 from ..core.validation import check_bool, check_choice, check_float, check_int, check_tensor
 from ..scratch.activations import (
@@ -199,49 +200,6 @@ def revived_units(dead_per_layer) -> float:
 # ----------------------------------------------------------------------------------------
 # The fair comparison: many MLPs (learning rates × seeds) trained side by side
 # ----------------------------------------------------------------------------------------
-class StackedMLP(nn.Module):
-    """n MLPs of the same shape and activation, evaluated side by side.
-
-    ``x`` (n, B, in) → (n, B, out); layer k computes x·W_kᵀ + b_k for every member at once
-    (one batched matrix product).  Member i computes exactly what ``models[i]`` computes
-    (``tests/test_activations.py`` trains both and compares)."""
-
-    def __init__(self, models):
-        super().__init__()
-        models = list(models)
-        if not models or not all(isinstance(m, nn.Sequential) for m in models):
-            raise TypeError("models must be a non-empty list of nn.Sequential MLPs")
-        lins = [[m for m in net if isinstance(m, nn.Linear)] for net in models]
-        acts = [[m for m in net if not isinstance(m, nn.Linear)] for net in models]
-        shapes = {tuple(tuple(lin.weight.shape) for lin in ls) for ls in lins}
-        kinds = {tuple(type(a).__name__ for a in ac) for ac in acts}
-        if len(shapes) != 1 or len(kinds) != 1 or len(set(next(iter(kinds)))) > 1:
-            raise ValueError("models must share their layer shapes and one activation")
-        self.act = acts[0][0] if acts[0] else nn.Identity()
-        if any(True for _ in self.act.parameters()):
-            raise ValueError("models' activation must have no parameters (PReLU's slope "
-                             "cannot be shared by the members)")
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.stack([ls[k].weight.detach().T for ls in lins]).contiguous())
-            for k in range(len(lins[0])))
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([ls[k].bias.detach()[None] for ls in lins]).contiguous())
-            for k in range(len(lins[0])))
-
-    @property
-    def n_members(self) -> int:
-        return self.weights[0].shape[0]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, ndim=3, floating=True)
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if k < last:
-                x = self.act(x)
-        return x
-
-
 def train_stacked(splits, activation: str, *, lrs=(0.01, 0.03, 0.1), seeds=(0, 1, 2, 3, 4),
                   steps: int = 300, depth: int = 4, width: int = 32, batch_size: int = 64,
                   optimizer: str = "sgd", momentum: float = 0.9, eval_every: int = 25) -> dict:
@@ -270,7 +228,7 @@ def train_stacked(splits, activation: str, *, lrs=(0.01, 0.03, 0.1), seeds=(0, 1
     nets = {s: build_mlp(activation, splits.n_features, splits.n_classes, depth=depth,
                          width=width, seed=s) for s in seeds}
     members = [(lr, s) for lr in lrs for s in seeds]
-    model = StackedMLP([nets[s] for _, s in members])
+    model = StackedMLP.from_models([nets[s] for _, s in members])
     params = list(model.parameters())
     opt = (torch.optim.SGD(params, lr=1.0, momentum=momentum) if optimizer == "sgd"
            else torch.optim.Adam(params, lr=1.0))

@@ -2,7 +2,7 @@
 dropout and early stopping, max-norm, MC dropout, augmentation, bagging, class imbalance.
 
 Most experiments train several small nets at once — one per seed or per variant — as a
-:class:`~course_utils.scratch.regularization.ParallelMLP`, with a per-model weight on every
+:class:`~course_utils.core.stacked.StackedMLP`, with a per-model weight on every
 training example (a subset, a bootstrap sample, class weights, over-/under-sampling counts
 are all such weights).  That keeps the chapter inside its time budget."""
 
@@ -16,9 +16,10 @@ import torch.nn.functional as F
 
 from ..core import repro
 from ..core.explorers import Explorer, register_explorer
+from ..core.stacked import StackedMLP
 from ..core.validation import check_choice, check_float, check_int
 from ..scratch.augment import augment_images
-from ..scratch.ensemble import ParallelMLP, accuracy, train_parallel
+from ..scratch.ensemble import accuracy, train_parallel
 from ..scratch.regularization import (
     class_weights,
     flip_labels,
@@ -37,7 +38,7 @@ def data_size_curve(splits, sizes=(25, 50, 100, 200, 400, 800), *, width: int = 
     train, val = [], []
     for k, n in enumerate(sizes):
         X, y = splits.X_train[perm[:n]], splits.y_train[perm[:n]]
-        model = ParallelMLP(1, [splits.n_features, width, width, splits.n_classes],
+        model = StackedMLP.uniform(1, [splits.n_features, width, width, splits.n_classes],
                             generator=repro.generator(seed + k))
         train_parallel(model, X, y, steps=steps, lr=0.01, seed=seed)
         train.append(float(accuracy(model, X, y)[0]))
@@ -52,7 +53,7 @@ def capacity_curve(splits, widths=(1, 2, 4, 16, 64, 256), *, n_train: int = 200,
     X, y = splits.X_train[:n_train], splits.y_train[:n_train]
     train, val = [], []
     for k, w in enumerate(widths):
-        model = ParallelMLP(1, [splits.n_features, w, splits.n_classes],
+        model = StackedMLP.uniform(1, [splits.n_features, w, splits.n_classes],
                             generator=repro.generator(seed + k))
         train_parallel(model, X, y, steps=steps, lr=0.01, seed=seed)
         train.append(float(accuracy(model, X, y)[0]))
@@ -144,7 +145,7 @@ def noisy_label_experiment(splits, *, seeds: int = 3, noise: float = 0.4, width:
     sizes = [splits.n_features, width, width, C]
     out, curves = {}, {"steps": [], "val_loss": [], "train_loss": []}
     for arm, (p, p_in) in {"none": (0.0, 0.0), "dropout": (0.5, 0.2)}.items():
-        model = ParallelMLP(seeds, sizes, dropout=p, input_dropout=p_in,
+        model = StackedMLP.uniform(seeds, sizes, dropout=p, input_dropout=p_in,
                             generator=repro.generator(0))
         best = {"loss": np.full(seeds, np.inf), "test": np.zeros(seeds), "train": np.zeros(seeds)}
 
@@ -182,7 +183,7 @@ def max_norm_experiment(splits, *, runs=((0.1, None), (0.3, None), (0.3, 2.0)), 
     keyed (lr, c)."""
     out = {}
     for lr, c in runs:
-        model = ParallelMLP(seeds, [splits.n_features, width, width, splits.n_classes],
+        model = StackedMLP.uniform(seeds, [splits.n_features, width, width, splits.n_classes],
                             dropout=0.5, input_dropout=0.2, generator=repro.generator(0))
         train_parallel(model, splits.X_train, splits.y_train, steps=steps, lr=lr,
                        optimizer="sgd", momentum=momentum, batch_size=128, seed=1, max_norm=c)
@@ -208,7 +209,7 @@ def mc_dropout_regression(*, p: float = 0.05, seeds: int = 3, width: int = 64,
     the data, the MC mean and std (seeds × grid) and the ratio of the mean std on
     |x| ∈ [5, 8] to the mean std on |x| ≤ 3, per seed."""
     x, y = sine_data(n, seed=0, models=seeds)
-    model = ParallelMLP(seeds, [1, width, width, 1], dropout=p, generator=repro.generator(1))
+    model = StackedMLP.uniform(seeds, [1, width, width, 1], dropout=p, generator=repro.generator(1))
     train_parallel(model, x, y, steps=steps, lr=0.01, seed=2, progress=progress)
     grid = torch.linspace(-8, 8, 161)[:, None]
     model.train()  # only dropout is random in this model: train mode = MC dropout
@@ -247,7 +248,7 @@ def augmentation_experiment(splits, *, n_train: int = 100, seeds: int = 3, steps
                              max_degrees=max_degrees, noise=noise, generator=g)
         return torch.cat([xb[:seeds], aug.reshape(seeds, -1, xb.shape[-1])])
 
-    model = ParallelMLP(S, [X.shape[1], width, width, splits.n_classes],
+    model = StackedMLP.uniform(S, [X.shape[1], width, width, splits.n_classes],
                         generator=repro.generator(0))
     train_parallel(model, X, y, steps=steps, lr=0.01, seed=1, augment=augment)
     acc, acc_shifted = accuracy(model, X_test, y_test), accuracy(model, X_shifted, y_test)
@@ -267,7 +268,7 @@ def bagging_experiment(splits, *, n_bags: int = 4, bag_size: int = 5, width: int
     g = repro.generator(seed)
     W = torch.stack([torch.bincount(torch.randint(N, (N,), generator=g), minlength=N)
                      for _ in range(S)]).float()
-    model = ParallelMLP(S, [splits.n_features, width, width, splits.n_classes],
+    model = StackedMLP.uniform(S, [splits.n_features, width, width, splits.n_classes],
                         generator=repro.generator(seed + 1))
     train_parallel(model, splits.X_train, splits.y_train, weight=W, steps=steps, lr=0.01,
                    seed=seed)
@@ -319,7 +320,7 @@ def imbalance_experiment(data: dict, *, seeds: int = 3, width: int = 32, steps: 
                 idx = resample_indices(y, "over" if m == "oversampling" else "under", seed=s)
                 rows.append(torch.bincount(idx, minlength=N).float())
     W = torch.stack(rows)
-    model = ParallelMLP(len(rows), [X.shape[1], width, width, 2], generator=repro.generator(0))
+    model = StackedMLP.uniform(len(rows), [X.shape[1], width, width, 2], generator=repro.generator(0))
     train_parallel(model, X, y, weight=W, steps=steps, lr=0.01, seed=1, batch_size=batch_size)
     with torch.no_grad():
         p_test = torch.softmax(model(data["test"][0]), -1)[..., 1].numpy()
@@ -380,7 +381,7 @@ def fit_explorer_compute(l2: float = 0.0, dropout: float = 0.0, n_train: int = 6
     X, y = make_moons(n_samples=n_train + 400, noise=0.3, random_state=repro.seed(seed))
     X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     Xt, yt, Xv, yv = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-    model = ParallelMLP(1, [2, 64, 64, 2], dropout=dropout, generator=repro.generator(seed))
+    model = StackedMLP.uniform(1, [2, 64, 64, 2], dropout=dropout, generator=repro.generator(seed))
     curve = {"steps": [], "train": [], "val": []}
 
     def on_eval(step, m):
@@ -450,7 +451,7 @@ def mc_explorer_compute(p: float = 0.1, n_samples: int = 50, *, steps: int = 300
     key = (round(p, 6), steps, repro.seed(seed))
     if key not in _MC_CACHE:
         x, y = sine_data(100, seed=seed)
-        model = ParallelMLP(1, [1, 64, 64, 1], dropout=p, generator=repro.generator(seed + 1))
+        model = StackedMLP.uniform(1, [1, 64, 64, 1], dropout=p, generator=repro.generator(seed + 1))
         train_parallel(model, x, y, steps=steps, lr=0.01, seed=seed + 2, progress=progress)
         _MC_CACHE[key] = (model, x[0, :, 0].numpy(), y[0, :, 0].numpy())
     elif progress is not None:

@@ -4,7 +4,7 @@ pretraining, and the fine-tuning explorer.
 
 Every "pretrained" model is trained here, in seconds: 64-128-64-64 ReLU MLPs, full-batch Adam
 on a few hundred 8×8 digits, every seed of an experiment in one batched computation
-(:class:`course_utils.scratch.transfer.StackedMLP`), cached per seed list
+(:class:`course_utils.core.stacked.StackedMLP`), cached per seed list
 (``functools.lru_cache``).  Nothing is downloaded.
 """
 
@@ -19,6 +19,7 @@ from torch import nn
 
 from ..core import data, models, repro
 from ..core.explorers import Explorer, register_explorer
+from ..core.stacked import StackedMLP
 from ..core.validation import check_choice, check_float, check_int
 from ..scratch import pretraining as pre
 from ..scratch import transfer as tr
@@ -128,7 +129,7 @@ def _source_task(source: str, seeds: tuple) -> tuple[torch.Tensor, torch.Tensor,
 def _pretrain(source: str, seeds: tuple, offset: int, steps: int):
     if source == "autoencoder":  # 64-128-64-64 encoder, mirrored decoder, on unlabeled 5–9
         X = load().X_pool
-        ae = tr.StackedMLP.from_models([new_model(64, s, hidden=HIDDEN + HIDDEN[-2::-1])
+        ae = StackedMLP.from_models([new_model(64, s, hidden=HIDDEN + HIDDEN[-2::-1])
                                         for s in seeds])
         loss = tr.train_stacked(ae, X, X.expand(len(seeds), -1, -1),
                                 _rates(len(seeds), ae.n_layers, LR), steps=steps, loss="mse")
@@ -136,7 +137,7 @@ def _pretrain(source: str, seeds: tuple, offset: int, steps: int):
         out = [nn.Sequential(*b, nn.Linear(HIDDEN[-1], N_CLASSES)) for b in bodies]
         return out, (1.0 - loss).numpy()  # fraction of the (unit) variance reconstructed
     X, y, n_out = _source_task(source, seeds)
-    net = tr.StackedMLP.from_models([new_model(n_out, s) for s in seeds])
+    net = StackedMLP.from_models([new_model(n_out, s) for s in seeds])
     tr.train_stacked(net, X, y.expand(len(seeds), -1), _rates(len(seeds), net.n_layers, LR),
                      steps=steps)
     with torch.no_grad():
@@ -208,7 +209,7 @@ def compare(configs, per_class: int, seeds=(0, 1, 2, 3, 4), *, target: str = "di
     for cfg in configs:
         nets += _target_models(cfg, seeds)
         rates.append(_rates(len(seeds), len(HIDDEN) + 1, lr, cfg.n_frozen, cfg.body_lr))
-    net = tr.StackedMLP.from_models(nets)
+    net = StackedMLP.from_models(nets)
     n = len(configs)
     curves: list = []
 

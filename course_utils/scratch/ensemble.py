@@ -1,8 +1,8 @@
 """Many small networks at once: one per seed, per variant or per bootstrap sample.
 
-:class:`ParallelMLP` holds S independent ReLU MLPs and evaluates them with one batched
-matrix product (``torch.baddbmm``); model s equals an ordinary ``nn.Sequential`` of
-``nn.Linear``/``nn.ReLU``/``nn.Dropout`` (:meth:`ParallelMLP.to_sequential`, tested).
+:class:`~course_utils.core.stacked.StackedMLP` holds S independent MLPs and evaluates them
+with one batched matrix product; member s equals an ordinary ``nn.Sequential`` of
+``nn.Linear``/``nn.ReLU``/``nn.Dropout`` (its ``to_models()``, tested).
 :func:`train_parallel` trains them together: the sum of the S losses has S independent
 gradients, so with Adam or SGD (element-wise updates) each model follows exactly the path
 it would follow alone.  A weight per model and training example expresses subsets,
@@ -12,96 +12,22 @@ over-/under-sampling in one tensor (S, N).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..core import repro
+from ..core.stacked import StackedMLP
 from ..core.validation import check_choice, check_float, check_int
 
 
-def _check_generator(generator):
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
-
-
-class ParallelMLP(nn.Module):
-    """S independent ReLU MLPs (one per seed or per variant) evaluated in one batched matmul.
-
-    Layer l of model s computes h ← ReLU(h W[s] + b[s]) (dropout ``p`` after each hidden
-    layer, ``p_input`` on the inputs), exactly as ``nn.Sequential(nn.Linear, nn.ReLU,
-    nn.Dropout, …)`` with ``W[s] = linear.weight.T`` (:meth:`to_sequential` gives model s
-    as such).  Inputs (N, in) are shared by all models; (S, N, in) gives each its own.
-    Summing the S losses trains them independently (their gradients do not mix)."""
-
-    def __init__(self, n_models: int, sizes, *, dropout: float = 0.0, input_dropout: float = 0.0,
-                 generator=None):
-        super().__init__()
-        n_models = check_int("n_models", n_models, min_value=1)
-        sizes = [check_int("sizes[i]", s, min_value=1) for s in sizes]
-        if len(sizes) < 2:
-            raise ValueError(f"sizes must list at least the input and output widths, got {sizes}")
-        self.p = check_float("dropout", dropout, min_value=0.0, max_value=1.0, max_inclusive=False)
-        self.p_input = check_float("input_dropout", input_dropout, min_value=0.0, max_value=1.0,
-                                   max_inclusive=False)
-        _check_generator(generator)
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        for a, b in zip(sizes[:-1], sizes[1:]):  # nn.Linear's default U(±1/√fan_in)
-            bound = 1.0 / math.sqrt(a)
-            self.weights.append(nn.Parameter((torch.rand(n_models, a, b, generator=generator) * 2 - 1) * bound))
-            self.biases.append(nn.Parameter((torch.rand(n_models, 1, b, generator=generator) * 2 - 1) * bound))
-        self.sizes, self.n_models = sizes, n_models
-
-    def forward(self, x):
-        if x.ndim == 2:
-            x = x.expand(self.n_models, *x.shape)
-        if self.p_input:
-            x = nn.functional.dropout(x, self.p_input, self.training)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-                if self.p:
-                    x = nn.functional.dropout(x, self.p, self.training)
-        return x
-
-    def to_sequential(self, s: int) -> nn.Sequential:
-        """Model ``s`` as an ordinary ``nn.Sequential`` (a copy of its weights)."""
-        s = check_int("s", s, min_value=0, max_value=self.n_models - 1)
-        layers: list[nn.Module] = [nn.Dropout(self.p_input)] if self.p_input else []
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            lin = nn.Linear(w.shape[1], w.shape[2])
-            with torch.no_grad():
-                lin.weight.copy_(w[s].T)
-                lin.bias.copy_(b[s, 0])
-            layers.append(lin)
-            if i < len(self.weights) - 1:
-                layers.append(nn.ReLU())
-                if self.p:
-                    layers.append(nn.Dropout(self.p))
-        return nn.Sequential(*layers)
-
-    @torch.no_grad()
-    def max_norm_(self, c: float) -> None:
-        """Max-norm on every model: each unit's incoming weights (a column of W[s]) get
-        ‖w‖₂ ≤ c, as :func:`max_norm_` on :meth:`to_sequential`."""
-        c = check_float("c", c, min_value=0.0, min_inclusive=False)
-        for w in self.weights:
-            norms = w.norm(dim=1, keepdim=True)
-            w.mul_(torch.where(norms > c, c / (norms + 1e-7), torch.ones_like(norms)))
-
-
-def train_parallel(model: ParallelMLP, X, Y, *, weight=None, steps: int = 200, lr: float = 0.01,
+def train_parallel(model: StackedMLP, X, Y, *, weight=None, steps: int = 200, lr: float = 0.01,
                    optimizer: str = "adam", momentum: float = 0.0, batch_size: int | None = None,
                    seed: int = 0, augment: Callable | None = None, max_norm: float | None = None,
                    every: int = 0, on_eval: Callable | None = None, l2: float = 0.0,
-                   progress: Callable | None = None) -> ParallelMLP:
+                   progress: Callable | None = None) -> StackedMLP:
     """Train the S models of ``model`` together for ``steps`` steps (full batch by default).
 
     ``Y``: class labels (N,) or (S, N) (cross-entropy), or float targets (…, N, 1) (MSE).
@@ -109,8 +35,8 @@ def train_parallel(model: ParallelMLP, X, Y, *, weight=None, steps: int = 200, l
     g)`` maps a batch (S, B, d) to an augmented one; ``max_norm`` applies max-norm after each
     step; ``l2`` adds l2·Σw² over the weight matrices; ``on_eval(step, model)`` is called
     every ``every`` steps in eval mode."""
-    if not isinstance(model, ParallelMLP):
-        raise TypeError(f"model must be a ParallelMLP, got {type(model).__name__}")
+    if not isinstance(model, StackedMLP):
+        raise TypeError(f"model must be a StackedMLP, got {type(model).__name__}")
     for name, t in (("X", X), ("Y", Y)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -121,10 +47,10 @@ def train_parallel(model: ParallelMLP, X, Y, *, weight=None, steps: int = 200, l
     check_choice("optimizer", optimizer, ["adam", "sgd"])
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, min_value=1)
-    if weight is not None and tuple(weight.shape) != (model.n_models, X.shape[-2]):
-        raise ValueError(f"weight must have shape (S, N) = {(model.n_models, X.shape[-2])}, "
+    if weight is not None and tuple(weight.shape) != (model.n_members, X.shape[-2]):
+        raise ValueError(f"weight must have shape (S, N) = {(model.n_members, X.shape[-2])}, "
                          f"got {tuple(weight.shape)}")
-    S, N = model.n_models, X.shape[-2]
+    S, N = model.n_members, X.shape[-2]
     g = repro.generator(seed)
     torch.manual_seed(repro.seed(seed))  # dropout masks
     params = list(model.parameters())
@@ -168,10 +94,10 @@ def train_parallel(model: ParallelMLP, X, Y, *, weight=None, steps: int = 200, l
 @torch.no_grad()
 def accuracy(model, X, y) -> np.ndarray:
     """Accuracy of each of the S models on (X, y) (eval mode), as a NumPy array."""
-    if not isinstance(model, ParallelMLP):
-        raise TypeError(f"model must be a ParallelMLP, got {type(model).__name__}")
+    if not isinstance(model, StackedMLP):
+        raise TypeError(f"model must be a StackedMLP, got {type(model).__name__}")
     model.eval()
-    y = y if y.ndim == 2 else y.expand(model.n_models, -1)
+    y = y if y.ndim == 2 else y.expand(model.n_members, -1)
     return (model(X).argmax(-1) == y).float().mean(1).numpy()
 
 

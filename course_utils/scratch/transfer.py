@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..core import repro
+from ..core.stacked import StackedMLP
 from ..core.validation import check_float, check_int
 
 
@@ -171,83 +172,6 @@ def pca_2d(X, n_components: int = 2) -> np.ndarray:
 
 
 # ------------------------------------------------------------- many small runs at once
-class StackedMLP:
-    """R independent ReLU MLPs of one architecture, run as one batched computation.
-
-    Layer l of run r holds W[l][r] (in, out) and b[l][r] (out,): h ↦ relu(h W + b), the last
-    layer linear.  Inputs ``X`` are (R, N, in) — each run its own N examples — or (N, in),
-    shared.  ``torch.bmm`` does the R products at once: a few hundred tiny runs train in the
-    time of a few, which is what lets a notebook average over seeds and label budgets."""
-
-    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor]):
-        if not weights or len(weights) != len(biases):
-            raise ValueError("weights and biases must be non-empty lists of the same length")
-        R = weights[0].shape[0]
-        for W, b in zip(weights, biases):
-            if W.ndim != 3 or b.shape != (R, W.shape[2]) or W.shape[0] != R:
-                raise ValueError("each weight must be (R, in, out) and each bias (R, out)")
-        self.weights = [W.detach().clone().requires_grad_(True) for W in weights]
-        self.biases = [b.detach().clone().requires_grad_(True) for b in biases]
-
-    @property
-    def n_runs(self) -> int:
-        return self.weights[0].shape[0]
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.weights)
-
-    @classmethod
-    def from_models(cls, models_: list[nn.Sequential]) -> StackedMLP:
-        """Stack R Sequentials made of ``nn.Linear`` and ``nn.ReLU`` (same shapes)."""
-        if not isinstance(models_, (list, tuple)) or not models_:
-            raise TypeError("models_ must be a non-empty list of nn.Sequential")
-        lins = []
-        for m in models_:
-            _check_sequential(m, "every model")
-            if any(not isinstance(x, (nn.Linear, nn.ReLU)) for x in m):
-                raise ValueError("StackedMLP takes models made of nn.Linear and nn.ReLU only")
-            lins.append([x for x in m if isinstance(x, nn.Linear)])
-        shapes = {tuple(tuple(x.weight.shape) for x in ls) for ls in lins}
-        if len(shapes) != 1:
-            raise ValueError("every model must have the same layer shapes")
-        weights = [torch.stack([ls[i].weight.detach().T for ls in lins]) for i in range(len(lins[0]))]
-        biases = [torch.stack([ls[i].bias.detach() for ls in lins]) for i in range(len(lins[0]))]
-        return cls(weights, biases)
-
-    def to_models(self) -> list[nn.Sequential]:
-        """The R runs as ordinary ``nn.Sequential`` models (copies)."""
-        out = []
-        for r in range(self.n_runs):
-            layers: list[nn.Module] = []
-            for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-                lin = nn.Linear(W.shape[1], W.shape[2])
-                with torch.no_grad():
-                    lin.weight.copy_(W[r].T)
-                    lin.bias.copy_(b[r])
-                layers.append(lin)
-                if i < self.n_layers - 1:
-                    layers.append(nn.ReLU())
-            out.append(nn.Sequential(*layers))
-        return out
-
-    def forward(self, X: torch.Tensor, n_layers: int | None = None) -> torch.Tensor:
-        """Outputs (R, N, out); with ``n_layers`` = k < L, the activations after layer k."""
-        k = self.n_layers if n_layers is None else check_int("n_layers", n_layers, min_value=0,
-                                                             max_value=self.n_layers)
-        h = X if X.ndim == 3 else X.expand(self.n_runs, *X.shape)
-        for i in range(k):
-            h = torch.baddbmm(self.biases[i][:, None, :], h, self.weights[i])
-            if i < self.n_layers - 1:
-                h = torch.relu(h)
-        return h
-
-    __call__ = forward
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [t for pair in zip(self.weights, self.biases) for t in pair]
-
-
 def train_stacked(net: StackedMLP, X: torch.Tensor, y: torch.Tensor, lr: torch.Tensor, *,
                   steps: int, loss: str = "ce", betas=(0.9, 0.999), eps: float = 1e-8,
                   on_step=None) -> torch.Tensor:
@@ -261,11 +185,13 @@ def train_stacked(net: StackedMLP, X: torch.Tensor, y: torch.Tensor, lr: torch.T
     steps = check_int("steps", steps, min_value=0)
     if loss not in ("ce", "mse"):
         raise ValueError(f"loss must be 'ce' or 'mse', got {loss!r}")
-    R, L = net.n_runs, net.n_layers
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a StackedMLP, got {type(net).__name__}")
+    R, L = net.n_members, net.n_layers
     if not isinstance(lr, torch.Tensor) or tuple(lr.shape) != (R, L):
         raise ValueError(f"lr must be a tensor of shape (runs, layers) = ({R}, {L})")
     b1, b2 = betas
-    params = net.parameters()
+    params = net.layer_parameters()
     rates = [lr[:, i // 2].reshape(R, *([1] * (p.ndim - 1))) for i, p in enumerate(params)]
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
