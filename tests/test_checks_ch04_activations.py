@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from checking import fails as _fails
 
 from course_utils import checks
 
@@ -11,14 +12,6 @@ ALPHA, SCALE = 1.6732632423543772, 1.0507009873554805
 def _passes(checker, fn):
     result = checker(fn, verbose=False)
     return result.passed
-
-
-def _fails(checker, fn, *words):
-    result = checker(fn, verbose=False)
-    text = "\n".join(result.messages)
-    assert not result.passed, f"{fn.__name__} should fail"
-    assert all(w in text for w in words), text
-    return text
 
 
 # --------------------------------------------------------------------------- leaky_relu

@@ -5,20 +5,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from checking import fails as _fails
 
 from course_utils import checks
 from course_utils.scratch import distillation as dist
 from course_utils.scratch import low_rank as lr_
 from course_utils.scratch import pruning as pr
 from course_utils.scratch import quantization as qz
-
-
-def _fails(checker, fn, *words):
-    result = checker(fn, verbose=False)
-    text = "\n".join(result.messages)
-    assert not result.passed, f"{fn.__name__} should fail"
-    assert all(w in text for w in words), text
-    return text
 
 
 @pytest.mark.parametrize("checker, fn", [

@@ -5,18 +5,11 @@ import math
 
 import pytest
 import torch
+from checking import fails as _fails
 
 from course_utils import checks
 from course_utils.scratch import distributed as D
 from course_utils.scratch import large_batch as lb
-
-
-def _fails(checker, fn, *words):
-    result = checker(fn, verbose=False)
-    text = "\n".join(result.messages)
-    assert not result.passed, f"{fn.__name__} should fail"
-    assert all(w in text for w in words), text
-    return text
 
 
 @pytest.mark.parametrize("checker, fn", [
