@@ -331,15 +331,16 @@ def make_explorer() -> Explorer:
     communication per worker, and the loss curve of that effective batch (precomputed)."""
     import ipywidgets as widgets
 
+    style = {"description_width": "110px"}  # the labels in full
     controls = {
         "workers": widgets.SelectionSlider(options=list(WORKERS), value=2,
-                                           description="workers"),
+                                           description="workers", style=style),
         "per_worker_batch": widgets.SelectionSlider(options=list(PER_WORKER), value=16,
-                                                    description="batch/worker"),
+                                                    description="batch/worker", style=style),
         "accumulation": widgets.SelectionSlider(options=list(ACCUM), value=1,
-                                                description="accum. steps"),
+                                                description="accum. steps", style=style),
         "precision": widgets.ToggleButtons(options=list(PRECISIONS), value="fp32",
-                                           description="precision"),
+                                           description="precision", style=style),
     }
     return Explorer(explore_compute, explore_render, controls,
                     title="Training at scale explorer")

@@ -392,8 +392,10 @@ def cell_problems(page, path: str) -> list[str]:
 # ---------------------------------------------------------------- explorers
 
 #: Controls inside an explorer's widget box, in order (ipywidgets 8 class names).
+#: A ToggleButtons group counts once (its buttons are not controls of their own).
 CONTROL_SELECTOR = ", ".join([".widget-hslider", ".widget-dropdown", ".widget-checkbox",
-                              ".widget-toggle-button", ".widget-toggle-buttons"])
+                              ".widget-toggle-button:not(.widget-toggle-buttons *)",
+                              ".widget-toggle-buttons"])
 
 
 @dataclass
@@ -472,6 +474,7 @@ def readout(control) -> str:
       const r = el.querySelector('.widget-readout'); if (r) return (r.value ?? r.textContent).trim();
       const s = el.querySelector('select'); if (s) return s.value;
       const i = el.querySelector('input[type=checkbox]'); if (i) return String(i.checked);
+      const b = el.querySelector('button.mod-active'); if (b) return b.innerText.trim();
       return el.innerText.trim(); }""")
 
 
@@ -485,8 +488,8 @@ def _slider_at_end(control, key: str) -> bool:
 
 def move_control(page, index: int, k: int, direction: int = 1, timeout: float = 30.0) -> dict:
     """Move control ``k`` of the explorer in cell ``index`` by one step — a slider with the
-    arrow keys (the other way at the end of its range), a dropdown to the next option, a
-    checkbox by a click — and wait until the picture in the DOM changes.
+    arrow keys (the other way at the end of its range), a dropdown or a ToggleButtons group
+    to the next option, a checkbox by a click — and wait until the picture in the DOM changes.
 
     Returns ``{"kind", "before", "after", "ms"}``: ``ms`` from the key press (or click) to
     the new picture, measured in the page.  Raises :class:`LabError` if the picture does
@@ -520,8 +523,14 @@ def move_control(page, index: int, k: int, direction: int = 1, timeout: float = 
         current = select.evaluate("(s) => s.selectedIndex")
         page.evaluate("() => { window.__cuT0 = performance.now(); }")
         select.select_option(index=(current + direction) % n)
-    else:
-        target = control.locator("input, button").first
+    else:  # a checkbox, a toggle button, or a ToggleButtons group: the next option
+        buttons = control.locator("button")
+        if buttons.count() > 1:
+            active = control.evaluate("(el) => [...el.querySelectorAll('button')]"
+                                      ".findIndex(b => b.classList.contains('mod-active'))")
+            target = buttons.nth((active + direction) % buttons.count())
+        else:
+            target = control.locator("input, button").first
         page.evaluate("() => { window.__cuT0 = performance.now(); }")
         target.click()
     try:
