@@ -85,4 +85,4 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/distributed_step.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache */__pycache__
+	rm -rf $(VENV) .pytest_cache */__pycache__ _site artifacts
