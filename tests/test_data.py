@@ -139,3 +139,12 @@ def test_shapes_draw_at_every_allowed_size(size):
     X, y = data.draw_shapes(40, size=size, noise=0.0, seed=2)
     assert X.shape == (40, 1, size, size) and (X.reshape(40, -1).sum(1) > 0).all()
 
+
+
+def test_cached_digits_is_loaded_once_per_seed_offset(monkeypatch):
+    a = data.cached_digits()
+    assert a is data.cached_digits()
+    assert torch.equal(a.X_train, data.load_digits_data(seed=0).X_train)
+    monkeypatch.setenv("COURSE_SEED_OFFSET", "1")
+    b = data.cached_digits()
+    assert b is not a and not torch.equal(b.y_train, a.y_train)

@@ -26,12 +26,8 @@ HIDDEN = [300, 100]
 _CACHE: dict = {}
 
 
-def digits() -> data.Splits:
-    """The digits split every experiment of the chapter uses (split seed 0), cached."""
-    key = ("digits", repro.seed_offset())
-    if key not in _CACHE:
-        _CACHE[key] = data.load_digits_data(seed=0)
-    return _CACHE[key]
+#: The digits split every experiment of the chapter uses (split seed 0), loaded once.
+digits = data.cached_digits
 
 
 def accuracy(model: nn.Module, X: torch.Tensor | None = None, y: torch.Tensor | None = None) -> float:

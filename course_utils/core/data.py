@@ -325,6 +325,18 @@ def draw_shapes(n_samples=800, *, size=16, noise=0.1, seed=0):
     return images, labels.astype(np.int64)
 
 
+_DIGITS: dict = {}
+
+
+def cached_digits() -> Splits:
+    """``load_digits_data(seed=0)``, loaded once per seed offset and shared by the chapters
+    that call it (treat it as read-only)."""
+    key = repro.seed_offset()
+    if key not in _DIGITS:
+        _DIGITS[key] = load_digits_data(seed=0)
+    return _DIGITS[key]
+
+
 def make_shapes_data(n_samples=800, *, size=16, noise=0.1, seed=0, **split_kw) -> Splits:
     """:func:`draw_shapes` as :class:`Splits` of images (N, 1, size, size), 4 classes."""
     X, y = draw_shapes(n_samples, size=size, noise=noise, seed=seed)
